@@ -32,7 +32,9 @@ def validate_code(code, *, name: str = "code", unit_tol: float = UNIT_TOL) -> np
         raise ValueError(f"{name} has d={d} columns: a code needs dimension d >= 2")
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
-        raise ValueError(f"{name} has NaN or infinite entries in row(s) {np.flatnonzero(bad)[:5].tolist()}")
+        raise ValueError(
+            f"{name} has NaN or infinite entries in row(s) {np.flatnonzero(bad)[:5].tolist()}"
+        )
     norms = np.linalg.norm(arr, axis=1)
     zero = norms == 0
     if zero.any():
@@ -83,9 +85,7 @@ def pair_angle(a: jax.Array, b: jax.Array) -> jax.Array:
     Uses 2*atan2(|a - b|, |a + b|), which keeps full relative precision where arccos of the
     inner product loses half the digits (near 0) or all of them (near pi).
     """
-    return 2.0 * jnp.arctan2(
-        jnp.linalg.norm(a - b, axis=-1), jnp.linalg.norm(a + b, axis=-1)
-    )
+    return 2.0 * jnp.arctan2(jnp.linalg.norm(a - b, axis=-1), jnp.linalg.norm(a + b, axis=-1))
 
 
 def skew_rotation(key: jax.Array, d: int, *, scale: float = 1.0, dtype=jnp.float64) -> jax.Array:

@@ -6,7 +6,11 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
-SHARED = pathlib.Path(os.environ.get("SPHERECODES_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared"))
+SHARED = pathlib.Path(
+    os.environ.get(
+        "SPHERECODES_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared"
+    )
+)
 
 
 @pytest.fixture(scope="session")

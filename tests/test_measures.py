@@ -69,7 +69,9 @@ def test_blocked_equals_dense():
 
 
 def test_vmap_and_float64():
-    cs = jnp.stack([sphere.random_code(jax.random.PRNGKey(i), 20, 4, dtype=jnp.float32) for i in range(3)])
+    cs = jnp.stack(
+        [sphere.random_code(jax.random.PRNGKey(i), 20, 4, dtype=jnp.float32) for i in range(3)]
+    )
     batched = jax.vmap(measures.min_angle_deg)(cs.astype(jnp.float64))
     looped = jnp.array([measures.min_angle_deg(c.astype(jnp.float64)) for c in cs])
     np.testing.assert_allclose(batched, looped, rtol=1e-14)
