@@ -1,0 +1,246 @@
+"""Batched solvers over (d, K) grids: search every restart of every cell in a few compiled
+programs, then polish the best restarts of each cell in float64.
+
+>>> from spherecodes.solvers import SolveConfig, solve
+>>> res = solve(3, 6, SolveConfig(restarts=8, steps=300, polish=False))
+>>> round(float(res.value), 6)  # the octahedron: max inner product 0
+0.0
+
+The pipeline per grid: :func:`spherecodes.solvers.batching.buckets` groups the cells by padded
+shape (the bucketing rule is stated there); each bucket's rows (cells x restarts) run through
+:func:`spherecodes.solvers.search.search_batch` (float32 or float64 search, float64 true
+values); then the ``polish_top`` best restarts of each cell by true value are polished with
+:func:`spherecodes.solvers.polish.polish` and the best polished one is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from spherecodes.solvers import batching
+from spherecodes.solvers.batching import Bucket, buckets
+from spherecodes.solvers.search import OBJECTIVES, WITH_FEATURES, SearchSpec, search_batch
+
+try:  # polish.py is written separately; the search works without it (polish=False).
+    from spherecodes.solvers.polish import polish as _polish
+except ImportError as _e:  # pragma: no cover - depends on the checkout
+    _polish = None
+    _POLISH_IMPORT_ERROR = repr(_e)
+
+#: Relative tolerance of CellResult.success_rate (see there).
+SUCCESS_RTOL = 1e-6
+
+_DTYPES = ("float32", "float64")
+
+
+@dataclasses.dataclass(frozen=True)
+class SolveConfig:
+    """How to solve a cell: objective, budget, seed and model parameters (hashable, frozen).
+
+    ``restarts`` random starts per cell, each searched for ``steps`` steps in ``search_dtype``;
+    ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,
+    the ``polish_top`` best restarts of a cell (by true value after search; all of them when
+    there are fewer) are polished in float64 and the best polished one is reported.
+    """
+
+    objective: str = "tammes"
+    restarts: int = 128
+    steps: int = 2000
+    seed: int = 0
+    tau: float = 0.05
+    lam: float = 5e-3
+    search_dtype: str = "float32"
+    polish: bool = True
+    polish_top: int = 4
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r} is not one of {OBJECTIVES}")
+        for name, low in (("restarts", 1), ("steps", 1), ("polish_top", 1), ("seed", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"{name}={v!r} must be an integer >= {low}")
+            if v < low:
+                raise ValueError(f"{name}={v} is out of range: need {name} >= {low}")
+        if self.seed >= 2**32:
+            raise ValueError(f"seed={self.seed} is out of range: need 0 <= seed < 2**32")
+        for name in ("tau", "lam"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+                raise ValueError(f"{name}={v!r} must be a positive finite number")
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name}={v!r} is out of range: need 0 < {name} < inf")
+        if self.search_dtype not in _DTYPES:
+            raise ValueError(f"search_dtype={self.search_dtype!r} is not one of {_DTYPES}")
+        if not isinstance(self.polish, (bool, np.bool_)):
+            raise ValueError(f"polish={self.polish!r} must be True or False")
+
+
+class CellResult(NamedTuple):
+    """The best code found for one (d, K) cell, with how good and how reproducible it is.
+
+    ``value`` is the true objective (lower is better) of ``code`` (and ``features``): tammes
+    max_{i != j} <w_i, w_j>; grassmannian the coherence max |<w_i, w_j>|; softmax/hardmax the
+    HardMax loss (GNC eq. 5; -rho_1vr at optimal features); ce the mean CE (eq. 2) at ``tau``;
+    wd the loss of eq. 10 at the raw (W, H), of which ``code`` is W with rows normalized.
+
+    ``success_rate`` is the fraction of restarts r whose searched value (``restart_values[r]``,
+    true value after search, before polish) satisfies
+    ``restart_values[r] - value <= SUCCESS_RTOL * max(1, |value|)`` with SUCCESS_RTOL = 1e-6,
+    i.e. the restarts that the search alone brought to the reported optimum.
+    """
+
+    objective: str
+    d: int
+    K: int
+    code: np.ndarray  # (K, d) float64 unit rows: best over restarts after polish
+    features: np.ndarray | None  # (K, d) float64 features (softmax/hardmax/ce/wd), else None
+    value: float  # true objective of code (see class docstring)
+    kkt_residual: float  # from polish; NaN when not polished
+    restart_values: np.ndarray  # (restarts,) float64: true value of every restart after search
+    success_rate: float  # fraction of restarts within SUCCESS_RTOL of value (see docstring)
+    seconds: float  # wall time: the cell's share (by rows) of its bucket's search, plus polish
+    device: str  # devices the search ran on, e.g. "cpu x1"
+
+
+def _check_polish_available(config: SolveConfig) -> None:
+    if config.polish and _polish is None:
+        raise ImportError(
+            "polish=True needs spherecodes.solvers.polish, which failed to import "
+            f"({_POLISH_IMPORT_ERROR}); pass SolveConfig(polish=False) to search only"
+        )
+
+
+def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, device):
+    """Polish the best restarts of one cell and return its CellResult."""
+    t0 = time.perf_counter()
+    values = np.asarray(values, np.float64)
+    order = np.argsort(values, kind="stable")
+    best = int(order[0])
+    code = codes[best]
+    feat = None if feats is None else feats[best]
+    value, kkt = float(values[best]), math.nan
+    if config.polish:
+        top = order[: min(config.polish_top, len(order))]
+        best_p = None
+        for r in top:
+            kw = {}
+            if objective in ("ce", "wd"):
+                kw["tau"] = config.tau
+            if objective == "wd":
+                kw["lam"] = config.lam
+            p = _polish(objective, codes[r], None if feats is None else feats[r], **kw)
+            if best_p is None or p.value < best_p.value:
+                best_p = p
+        code, feat = best_p.code, best_p.features
+        value, kkt = float(best_p.value), best_p.kkt_residual
+    if objective == "wd":  # reported: W's rows normalized (value stays that of the raw W, H)
+        code = code / np.linalg.norm(code, axis=1, keepdims=True)
+    tol = SUCCESS_RTOL * max(1.0, abs(value))
+    success = float(np.mean(values - value <= tol))
+    return CellResult(
+        objective=objective,
+        d=d,
+        K=K,
+        code=np.asarray(code, np.float64),
+        features=None if feat is None else np.asarray(feat, np.float64),
+        value=value,
+        kkt_residual=float(kkt),
+        restart_values=values,
+        success_rate=success,
+        seconds=search_seconds + time.perf_counter() - t0,
+        device=device,
+    )
+
+
+def run_bucket(bucket: Bucket, config: SolveConfig):
+    """Return (codes, features, values, rows, seconds) of all rows of `bucket`, as NumPy.
+
+    codes/features are (n_rows, K_pad, d_pad) float64 (features None without H), values
+    (n_rows,); rows is the :class:`batching.Rows` layout; seconds the wall time of the search.
+    """
+    t0 = time.perf_counter()
+    spec = SearchSpec(
+        config.objective, config.steps, config.search_dtype, bucket.K_pad, bucket.d_pad
+    )
+    rows = batching.layout(bucket, config.restarts)
+    sharding = batching.batch_sharding()
+    key = jax.random.PRNGKey(config.seed)
+    outs = []
+    for c in range(bucket.chunks):
+        sl = slice(c * bucket.batch, (c + 1) * bucket.batch)
+        args = [batching.shard(np.asarray(x[sl]), sharding) for x in (rows.d, rows.K, rows.restart)]
+        outs.append(search_batch(spec, key, *args, np.float64(config.tau), np.float64(config.lam)))
+    codes = np.concatenate([np.asarray(o.code) for o in outs])
+    feats = None
+    if config.objective in WITH_FEATURES:
+        feats = np.concatenate([np.asarray(o.features) for o in outs])
+    values = np.concatenate([np.asarray(o.value) for o in outs])
+    return codes, feats, values, rows, time.perf_counter() - t0
+
+
+def solve_grid(
+    cells: Sequence[tuple[int, int]],
+    config: SolveConfig,
+    *,
+    on_bucket: Callable[[str, int], None] | None = None,
+    on_result: Callable[[CellResult], None] | None = None,
+) -> list[CellResult]:
+    """Return one CellResult per (d, K) cell, in input order, solving bucket by bucket.
+
+    ``on_bucket(description, n_cells)`` is called before each bucket is searched and
+    ``on_result(result)`` as soon as each cell is finished.
+
+    >>> res = solve_grid([(2, 5), (3, 4)], SolveConfig(restarts=8, steps=500, polish=False))
+    >>> [(r.d, r.K) for r in res]
+    [(2, 5), (3, 4)]
+    """
+    cells = batching.validate_cells(cells)
+    _check_polish_available(config)
+    device = batching.device_description()
+    results: dict[tuple[int, int], CellResult] = {}
+    for bucket in buckets(cells, config):
+        if on_bucket is not None:
+            on_bucket(bucket.describe(config.objective), len(bucket.cells))
+        codes, feats, values, rows, seconds = run_bucket(bucket, config)
+        share = seconds / len(bucket.cells)
+        for i, (d, K) in enumerate(bucket.cells):
+            sel = np.flatnonzero(rows.cell == i)
+            sel = sel[np.argsort(rows.restart[sel], kind="stable")]
+            c = codes[sel][:, :K, :d]
+            f = None if feats is None else feats[sel][:, :K, :d]
+            res = _finish_cell(config.objective, d, K, c, f, values[sel], config, share, device)
+            results[(d, K)] = res
+            if on_result is not None:
+                on_result(res)
+    return [results[c] for c in cells]
+
+
+def solve(d: int, K: int, config: SolveConfig) -> CellResult:
+    """Return the best code for one cell (d, K): :func:`solve_grid` on a one-cell grid.
+
+    >>> res = solve(2, 5, SolveConfig(restarts=8, steps=500, polish=False))
+    >>> round(float(np.degrees(np.arccos(res.value))), 4)  # the regular pentagon
+    72.0
+    """
+    return solve_grid([(d, K)], config)[0]
+
+
+__all__ = [
+    "OBJECTIVES",
+    "SUCCESS_RTOL",
+    "Bucket",
+    "CellResult",
+    "SolveConfig",
+    "buckets",
+    "run_bucket",
+    "solve",
+    "solve_grid",
+]

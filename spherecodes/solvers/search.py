@@ -1,0 +1,293 @@
+"""Batched search: smooth surrogates with continuation, Riemannian Adam (optax), masks.
+
+One jitted program, :func:`search_batch`, runs every row of a bucket chunk (a row is one
+restart of one cell, padded to the bucket shape) for ``steps`` steps and returns float64
+codes, features and true objective values.  The non-smooth min-max objectives are replaced by
+``t * logsumexp(f_a / t)`` over their pieces ``f_a`` (an upper bound on ``max_a f_a`` within
+``t log(#pieces)``), with ``t`` falling geometrically from ``T_START`` to ``T_END``:
+
+=============  ==========================================  =====================================
+objective      pieces f_a / smooth loss                    variables
+=============  ==========================================  =====================================
+tammes         <w_i, w_j>, i < j                            W on spheres
+grassmannian   +<w_i, w_j> and -<w_i, w_j>, i < j           W on spheres
+softmax        <w_k' - w_k, h_k>, k' != k                   W, H on spheres; H starts at W
+hardmax        <w_k' - w_k, h_k>, k' != k                   W, H on spheres; H starts at random
+ce             tau log(sum of CE at temperature tau)       W, H on spheres
+wd             cross-entropy + lam/2 (|W|^2 + |H|^2)        W, H unconstrained
+=============  ==========================================  =====================================
+
+A step is Adam (optax, learning rate falling geometrically from ``LR_START`` to ``LR_END``)
+on the gradient projected onto the tangent spaces, followed by the retraction
+``normalize(x + update)`` row by row.  Starting points come from
+``jax.random.fold_in(PRNGKey(seed), objective, d, K, restart)`` and then per entry (point i,
+coordinate j), so a cell's starts do not depend on the bucket it is padded into.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from spherecodes import losses
+
+OBJECTIVES = ("tammes", "softmax", "hardmax", "ce", "wd", "grassmannian")
+
+#: Objectives with a feature per class (H, shape (K, d)) besides the code W.
+WITH_FEATURES = ("softmax", "hardmax", "ce", "wd")
+
+#: Objectives whose variables live on products of spheres (all but weight decay).
+ON_SPHERE = ("tammes", "softmax", "hardmax", "ce", "grassmannian")
+
+#: Continuation of the surrogate temperature t (inner-product units), start and end.  A start
+#: well below 1 keeps the first phase a local max-min search from the random start, which finds
+#: the narrow best basins (Tammes K = 13, 25, 28 in R^3) far more often than a high-temperature
+#: (energy-like) start, which funnels every restart into the same few basins.
+T_START, T_END = 0.01, 1e-5
+#: Adam learning rate, start and end (geometric decay).
+LR_START, LR_END = 0.02, 1e-5
+#: The float64 refinement after the search: this fraction of ``steps`` more steps, continuing
+#: t down to T_FINE and the learning rate down to LR_FINE, so that the values after search rank
+#: the restarts (and count successes) at float64 precision.
+REFINE_FRACTION = 0.125
+T_FINE, LR_FINE = 1e-8, 1e-9
+
+#: Number of times search_batch has been traced, per SearchSpec (tests use it: no retracing).
+TRACES: collections.Counter = collections.Counter()
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpec:
+    """What the compiled search program depends on (hashable: a static jit argument)."""
+
+    objective: str
+    steps: int
+    dtype: str  # "float32" or "float64": dtype of the search iterations
+    K_pad: int
+    d_pad: int
+
+
+class SearchOutput(NamedTuple):
+    """Result of a batch of searches, one entry per row, in float64."""
+
+    code: jax.Array  # (rows, K_pad, d_pad) float64: unit rows (wd: raw W), zero padding
+    features: jax.Array | None  # (rows, K_pad, d_pad) float64 (unit except wd), None without H
+    value: jax.Array  # (rows,) float64: true objective at the search result (see true_value)
+
+
+# --------------------------------------------------------------------------------------------
+# starting points
+
+
+def _row_key(seed_key, objective: str, d, K, restart):
+    k = jax.random.fold_in(seed_key, OBJECTIVES.index(objective))
+    k = jax.random.fold_in(k, d)
+    k = jax.random.fold_in(k, K)
+    return jax.random.fold_in(k, restart)
+
+
+def _entries(key, K_pad: int, d_pad: int, K, d, dtype):
+    """Return a (K_pad, d_pad) array of N(0, 1) entries, entry (i, j) from fold_in(key, i, j),
+    zero outside the true (K, d) block."""
+
+    def one(i, j):
+        return jax.random.normal(jax.random.fold_in(jax.random.fold_in(key, i), j), (), dtype)
+
+    i = jnp.arange(K_pad)
+    j = jnp.arange(d_pad)
+    x = jax.vmap(lambda ii: jax.vmap(lambda jj: one(ii, jj))(j))(i)
+    mask = (i[:, None] < K) & (j[None, :] < d)
+    return jnp.where(mask, x, 0)
+
+
+def _normalize(x):
+    n = jnp.linalg.norm(x, axis=-1, keepdims=True)
+    return x / jnp.where(n > 0, n, 1)
+
+
+def _init(spec: SearchSpec, seed_key, d, K, restart):
+    dtype = jnp.dtype(spec.dtype)
+    key = _row_key(seed_key, spec.objective, d, K, restart)
+    W = _normalize(_entries(jax.random.fold_in(key, 0), spec.K_pad, spec.d_pad, K, d, dtype))
+    if spec.objective not in WITH_FEATURES:
+        return W, None
+    if spec.objective == "softmax":
+        return W, W
+    H = _normalize(_entries(jax.random.fold_in(key, 1), spec.K_pad, spec.d_pad, K, d, dtype))
+    return W, H
+
+
+def initial_point(objective: str, d: int, K: int, restart: int, seed: int, *, dtype="float64"):
+    """Return the starting (code, features) of one restart at its true shape (K, d), as NumPy.
+
+    ``features`` is None for tammes and grassmannian.  Equal to the unpadded block of the start
+    that :func:`search_batch` uses for that restart in any bucket.
+    """
+    spec = SearchSpec(objective, 1, str(jnp.dtype(dtype)), K, d)
+    W, H = _init_jit(spec, jax.random.PRNGKey(seed), d, K, restart)
+    return np.asarray(W), None if H is None else np.asarray(H)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _init_jit(spec, seed_key, d, K, restart):
+    return _init(spec, seed_key, d, K, restart)
+
+
+# --------------------------------------------------------------------------------------------
+# surrogates and true values (masked; pm is the (K_pad,) bool mask of real points)
+
+
+def _pair_mask(pm):
+    n = pm.shape[0]
+    upper = jnp.arange(n)[:, None] < jnp.arange(n)[None, :]
+    return pm[:, None] & pm[None, :] & upper
+
+
+def _class_mask(pm):
+    n = pm.shape[0]
+    off = jnp.arange(n)[:, None] != jnp.arange(n)[None, :]
+    return pm[:, None] & pm[None, :] & off
+
+
+def _margins(W, H):
+    """Return A[k, k'] = <w_k' - w_k, h_k>, shape (K, K)."""
+    S = H @ W.T
+    return S - jnp.diagonal(S)[:, None]
+
+
+def _smooth_max(x, valid, t):
+    return t * jax.nn.logsumexp(jnp.where(valid, x / t, -jnp.inf))
+
+
+def surrogate(objective: str, params, pm, t, tau, lam):
+    """Return the smooth loss minimized by the search (a scalar in the params' dtype).
+
+    ``params`` is ``(W, H)`` (H None for tammes/grassmannian); ``t`` the continuation temperature.
+    """
+    W, H = params
+    if objective == "tammes":
+        return _smooth_max(W @ W.T, _pair_mask(pm), t)
+    if objective == "grassmannian":
+        G = W @ W.T
+        v = _pair_mask(pm)
+        return _smooth_max(jnp.stack([G, -G]), jnp.stack([v, v]), t)
+    if objective in ("softmax", "hardmax"):
+        return _smooth_max(_margins(W, H), _class_mask(pm), t)
+    if objective == "ce":
+        # tau log(sum CE) (GNC eq. 12): a monotone function of the mean CE, so the same
+        # minimizers, but with gradients of a steady size where CE itself decays like
+        # exp(-margin / tau) and Adam's second moment (remembering early, larger gradients)
+        # would stall the search.
+        return losses.cross_entropy_asymptotic(W, H[:, None, :], tau, mask=pm)
+    if objective == "wd":
+        return losses.weight_decay(W, H[:, None, :], tau, lam=lam, mask=pm)
+    raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
+
+
+def true_value(objective: str, W, H, pm, tau, lam):
+    """Return the exact objective of one (padded) point (scalar, W's dtype).
+
+    tammes: max inner product; grassmannian: coherence; softmax/hardmax: HardMax loss (eq. 5,
+    equal to -rho_1vr when H is optimal); ce: mean CE (eq. 2); wd: CE + lam/2 (|W|^2 + |H|^2).
+    """
+    if objective == "tammes":
+        return jnp.max(jnp.where(_pair_mask(pm), W @ W.T, -jnp.inf))
+    if objective == "grassmannian":
+        return jnp.max(jnp.where(_pair_mask(pm), jnp.abs(W @ W.T), -jnp.inf))
+    if objective in ("softmax", "hardmax"):
+        return losses.hardmax(W, H[:, None, :], mask=pm)
+    if objective == "ce":
+        return losses.cross_entropy(W, H[:, None, :], tau, mask=pm)
+    return surrogate(objective, (W, H), pm, None, tau, lam)
+
+
+# --------------------------------------------------------------------------------------------
+# the search
+
+
+def _tangent(x, g):
+    return g - jnp.sum(g * x, axis=-1, keepdims=True) * x
+
+
+def _geometric(start, end, s, steps, dtype):
+    frac = jnp.asarray(s, dtype) / max(steps - 1, 1)
+    return jnp.asarray(start, dtype) * (jnp.asarray(end / start, dtype) ** frac)
+
+
+def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
+    dtype = jnp.dtype(spec.dtype)
+    obj = spec.objective
+    pm = jnp.arange(spec.K_pad) < K
+    W, H = _init(spec, seed_key, d, K, restart)
+    params = (W, H) if H is not None else (W,)
+    opt = optax.scale_by_adam()
+    sphere = obj in ON_SPHERE
+
+    def loss(p, t):
+        dt = p[0].dtype
+        H = p[1] if len(p) > 1 else None
+        return surrogate(obj, (p[0], H), pm, t, jnp.asarray(tau, dt), jnp.asarray(lam, dt))
+
+    def make_step(t0, t1, lr0, lr1, n, dt):
+        def step(s, carry):
+            p, state = carry
+            t = _geometric(t0, t1, s, n, dt)
+            lr = _geometric(lr0, lr1, s, n, dt)
+            g = jax.grad(loss)(p, t)
+            if sphere:
+                g = tuple(_tangent(x, gx) for x, gx in zip(p, g, strict=True))
+            u, state = opt.update(g, state, p)
+            p = tuple(x - lr * ux for x, ux in zip(p, u, strict=True))
+            if sphere:
+                p = tuple(_normalize(x) for x in p)
+            return p, state
+
+        return step
+
+    step = make_step(T_START, T_END, LR_START, LR_END, spec.steps, dtype)
+    params, _ = jax.lax.fori_loop(0, spec.steps, step, (params, opt.init(params)))
+
+    # Float64 from here on: what is reported is measured in float64.
+    p64 = tuple(x.astype(jnp.float64) for x in params)
+    if sphere:
+        p64 = tuple(_normalize(x) for x in p64)
+    n_fine = int(np.ceil(REFINE_FRACTION * spec.steps))
+    if n_fine > 0:
+        step = make_step(T_END, T_FINE, LR_END, LR_FINE, n_fine, jnp.float64)
+        p64, _ = jax.lax.fori_loop(0, n_fine, step, (p64, opt.init(p64)))
+    W64, H64 = p64[0], (p64[1] if len(p64) > 1 else None)
+    f64 = jnp.float64
+    value = true_value(obj, W64, H64, pm, jnp.asarray(tau, f64), jnp.asarray(lam, f64))
+    return SearchOutput(W64, H64, value)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def search_batch(spec: SearchSpec, seed_key, d, K, restart, tau, lam) -> SearchOutput:
+    """Return the float64 search results of a batch of rows (vmapped over d, K, restart).
+
+    ``seed_key`` is ``jax.random.PRNGKey(seed)``; ``d``, ``K``, ``restart`` are (rows,) int
+    arrays (true sizes, padded to ``spec.K_pad``, ``spec.d_pad``); ``tau``, ``lam`` scalars.
+    """
+    TRACES[spec] += 1
+    return jax.vmap(lambda dd, kk, rr: _search_row(spec, seed_key, dd, kk, rr, tau, lam))(
+        d, K, restart
+    )
+
+
+__all__ = [
+    "OBJECTIVES",
+    "SearchOutput",
+    "SearchSpec",
+    "TRACES",
+    "initial_point",
+    "search_batch",
+    "surrogate",
+    "true_value",
+]
