@@ -1,0 +1,315 @@
+"""The ``spherecodes`` command line: a thin layer over the library's functions.
+
+Each subcommand is one ``cmd_<name>(args) -> int`` function plus one ``_add_<name>(sub)``
+function that declares its arguments; :func:`build_parser` lists them.  Bad input gives one
+line ``spherecodes <cmd>: error: <message>`` on stderr and exit status 2 (as argparse does
+for usage errors); a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+PROG = "spherecodes"
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad input or bad usage, like argparse
+
+
+def _fail(command: str, message: str) -> int:
+    """Print one error line for `command` on stderr and return the usage exit status."""
+    one_line = " ".join(str(message).split())
+    print(f"{PROG} {command}: error: {one_line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _os_message(path: str, err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(err, IsADirectoryError):
+        return f"{path}: is a directory, not a code file"
+    if isinstance(err, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: cannot read the file ({err.strerror or err})"
+
+
+# --- measure --------------------------------------------------------------------------------
+
+
+def _add_measure(sub) -> None:
+    p = sub.add_parser(
+        "measure",
+        help="print the exact measures, rattlers and bounds of a code file",
+        description="Read a code file (.npy, .npz, Sloane text formats) and print its report: "
+        "largest inner product, minimal angle, rho_1v1, rho_1vr with certificate gap, "
+        "coherence, Tammes and Softmax rattlers, Theorem 3.9 and Levenshtein bounds.",
+    )
+    p.add_argument("file", metavar="FILE", help="code file: K points in R^d, one per row")
+    p.add_argument(
+        "--dim",
+        type=int,
+        metavar="D",
+        help="dimension d, needed for files with one number per line not named pack.D.K.txt",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=cmd_measure)
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    """Read args.file, print its report (text or JSON); return the exit status."""
+    from spherecodes.io import read_code
+
+    try:
+        code = read_code(args.file, dim=args.dim)
+    except OSError as e:
+        return _fail("measure", _os_message(args.file, e))
+    except ValueError as e:  # CodeFormatError included
+        return _fail("measure", str(e))
+    # Imported only now: the report pulls in the hull solver, which bad input never needs.
+    from spherecodes.report import format_report, measure_code, report_json
+
+    try:
+        report = measure_code(code)
+    except ValueError as e:
+        return _fail("measure", f"{args.file}: {e}")
+    print(report_json(report) if args.json else format_report(report))
+    return EXIT_OK
+
+
+# --- sweep ----------------------------------------------------------------------------------
+
+#: The embedded default of `spherecodes sweep` with no grid arguments (the README's main job).
+DEFAULT_SWEEP = {"objective": ["tammes", "softmax"], "d": "2:4", "K": "4:12"}
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="optimize codes over a (d, K) grid; write results.csv, codes/, run.json and plots",
+        description="Solve every (objective, d, K) cell with one batched, jit-compiled program "
+        "per bucket of padded shapes, polish in float64, measure exactly and write "
+        "DIR/results.csv, DIR/codes/*.npy, DIR/run.json and figures. Re-running skips finished "
+        "cells. With no grid arguments it runs a small default sweep: "
+        f"objectives {', '.join(DEFAULT_SWEEP['objective'])}, d={DEFAULT_SWEEP['d']}, "
+        f"K={DEFAULT_SWEEP['K']}.",
+    )
+    p.add_argument(
+        "--objective",
+        action="append",
+        metavar="NAME",
+        help="tammes, softmax, hardmax, ce, wd or grassmannian (repeat or comma-separate)",
+    )
+    p.add_argument("--d", metavar="RANGE", help="dimensions: a:b inclusive and/or comma lists")
+    p.add_argument("--K", metavar="RANGE", help="numbers of points: a:b and/or comma lists")
+    p.add_argument("--restarts", type=int, metavar="R", help="random restarts per cell")
+    p.add_argument("--steps", type=int, metavar="S", help="search steps per restart")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--tau", type=float, metavar="T", help="temperature for ce and wd")
+    p.add_argument("--lam", type=float, metavar="L", help="weight decay for wd")
+    p.add_argument("--out", default="spherecodes-out", metavar="DIR", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true", help="write the table only")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep from the command line; print where the files went; return the exit status."""
+    from spherecodes.sweep import parse_range
+
+    default = args.objective is None and args.d is None and args.K is None
+    objectives = args.objective or DEFAULT_SWEEP["objective"]
+    objectives = [o.strip() for item in objectives for o in item.split(",") if o.strip()]
+    try:
+        ds = parse_range(args.d or DEFAULT_SWEEP["d"], name="d", minimum=2)
+        Ks = parse_range(args.K or DEFAULT_SWEEP["K"], name="K", minimum=2)
+        for name in ("restarts", "steps"):
+            v = getattr(args, name)
+            if v is not None and v < 1:
+                raise ValueError(f"--{name}={v} is too small: need {name} >= 1")
+        from spherecodes.solvers import OBJECTIVES
+
+        bad = [o for o in objectives if o not in OBJECTIVES]
+        if bad or not objectives:
+            raise ValueError(
+                f"--objective {bad[0] if bad else ''!r} is unknown: choose from "
+                f"{', '.join(OBJECTIVES)}"
+            )
+    except ValueError as e:
+        return _fail("sweep", str(e))
+    from spherecodes.sweep import run_sweep
+
+    command = " ".join([PROG, "sweep", *(sys.argv[2:] if argv_is_cli() else [])]).strip()
+    try:
+        rows = run_sweep(
+            objectives,
+            ds,
+            Ks,
+            args.out,
+            restarts=args.restarts,
+            steps=args.steps,
+            seed=args.seed,
+            tau=args.tau,
+            lam=args.lam,
+            quiet=args.quiet,
+            command=command,
+        )
+    except ValueError as e:
+        return _fail("sweep", str(e))
+    from pathlib import Path
+
+    out = Path(args.out)
+    print(
+        f"{len(rows)} cells in {out / 'results.csv'} (codes in {out / 'codes'}, "
+        f"provenance in {out / 'run.json'})"
+    )
+    if not args.no_plot:
+        from spherecodes.plots import sweep_figures
+
+        for path in sweep_figures(out / "results.csv"):
+            print(f"figure: {path}")
+    if default:
+        print("default sweep done; see the README for the published tables and figures")
+    return EXIT_OK
+
+
+def argv_is_cli() -> bool:
+    """Return whether this process was started as the `spherecodes` command (not a library call)."""
+    import os
+
+    return os.path.basename(sys.argv[0]) in (PROG, "__main__.py") and len(sys.argv) > 1
+
+
+# --- plot -----------------------------------------------------------------------------------
+
+
+def _add_plot(sub) -> None:
+    from spherecodes.plots import KINDS
+
+    p = sub.add_parser(
+        "plot",
+        help="render a figure from a table written by sweep or table",
+        description="Render a figure from a toolkit table (never runs a solver). Kinds: "
+        + ", ".join(KINDS),
+    )
+    p.add_argument("table", metavar="TABLE", help="a CSV written by `sweep` or `table`")
+    p.add_argument("--kind", required=True, choices=KINDS, help="which figure")
+    p.add_argument(
+        "--out", metavar="FILE", help="output .png, .pdf or .svg (default: beside TABLE)"
+    )
+    p.add_argument("--K", type=int, help="fixed K (bounds; code)")
+    p.add_argument("--d", type=int, help="fixed d (bounds-K; code)")
+    p.add_argument("--objective", help="which objective's rows to draw")
+    p.set_defaults(func=cmd_plot)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Render one figure from a table; print its path; return the exit status."""
+    from spherecodes.plots import render
+
+    opts = {k: getattr(args, k) for k in ("K", "d", "objective") if getattr(args, k) is not None}
+    try:
+        path = render(args.table, args.kind, args.out, **opts)
+    except ValueError as e:
+        return _fail("plot", str(e))
+    print(path)
+    return EXIT_OK
+
+
+# --- table ----------------------------------------------------------------------------------
+
+
+def _add_table(sub) -> None:
+    p = sub.add_parser(
+        "table",
+        help="regenerate a published table: cohn-kumar, tammes or gnc-figures",
+        description="Build a published table and write it as CSV with a JSON sidecar. "
+        "cohn-kumar: every Cohn-Kumar Table 1 code (d <= 100) as a Softmax Code "
+        "(GNC footnote 6); tammes: best Tammes codes for --d over --K beside the best-known "
+        "angles; gnc-figures: optimal rho_1vr for the GNC paper's Figures 2 and 8, and the "
+        "Figure 12 table (gnc_figure12.csv beside --out).",
+    )
+    # Plain strings, parsed in cmd_table, so that every bad value gives one error line.
+    p.add_argument("kind", metavar="KIND", help="cohn-kumar, tammes or gnc-figures")
+    p.add_argument("--out", metavar="FILE", help="output CSV (default: tables/<kind>.csv)")
+    p.add_argument("--d", metavar="D", default="3", help="tammes: dimension (default 3)")
+    p.add_argument("--K", metavar="RANGE", default="4:130", help="tammes: a:b and/or lists")
+    p.add_argument(
+        "--name", action="append", metavar="NAME", help="cohn-kumar: only this code (repeat)"
+    )
+    p.add_argument("--max-points", metavar="K", help="cohn-kumar: only codes with K <= this")
+    p.add_argument("--restarts", metavar="R", help="random restarts (cohn-kumar: 0 = none)")
+    p.add_argument("--steps", metavar="S", help="search steps per restart")
+    p.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
+    p.set_defaults(func=cmd_table)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    """Build and write one published table; print the written paths; return the exit status."""
+    from spherecodes.equivalence import TABLE_KINDS, run_table
+    from spherecodes.sweep import parse_range
+
+    def integer(name, text):
+        if text is None:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"--{name} {text!r} is not an integer") from None
+
+    try:
+        if args.kind not in TABLE_KINDS:
+            raise ValueError(
+                f"table kind {args.kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}"
+            )
+        opts = {
+            "d": integer("d", args.d),
+            "Ks": parse_range(args.K, name="K", minimum=2),
+            "max_points": integer("max-points", args.max_points),
+            "restarts": integer("restarts", args.restarts),
+            "steps": integer("steps", args.steps),
+            "seed": integer("seed", args.seed),
+        }
+        command = " ".join([PROG, "table", *(sys.argv[2:] if argv_is_cli() else [args.kind])])
+        paths = run_table(
+            args.kind, out=args.out, names=args.name, command=command, progress=True, **opts
+        )
+    except ValueError as e:
+        return _fail("table", str(e))
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+#: Subcommand declarers, in the order `spherecodes --help` lists them.
+SUBCOMMANDS = (_add_measure, _add_sweep, _add_plot, _add_table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand registered."""
+    from spherecodes import __version__
+
+    parser = argparse.ArgumentParser(prog=PROG, description="A JAX toolkit for spherical codes.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on `argv` (default: sys.argv[1:]); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits on --help (0) and usage errors (2)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

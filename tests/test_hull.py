@@ -1,0 +1,238 @@
+"""Tests of spherecodes.hull against closed forms, Theorem C.11 and the cvxpy reference."""
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spherecodes  # noqa: F401  (turns on x64)
+from spherecodes import hull, measures
+from spherecodes.sphere import random_code
+
+#: The certificate requirement: primal - dual on every point of every test.
+GAP = 1e-10
+
+
+def assert_certified(res, tol=GAP):
+    """Every non-inside point has a certified distance: 0 <= gap <= tol up to rounding."""
+    gap = np.asarray(res.gap)
+    assert np.all(gap <= tol), f"max gap {gap.max():.3e} > {tol:g}"
+    assert np.all(gap >= -1e-13), f"negative gap {gap.min():.3e}: dual above primal"
+    out = ~np.asarray(res.inside)
+    dual, dist = np.asarray(res.dual), np.asarray(res.distance)
+    np.testing.assert_array_less(dual[out], dist[out] + 1e-13)
+
+
+def polygon(K):
+    t = 2 * np.pi * np.arange(K) / K
+    return np.stack([np.cos(t), np.sin(t)], axis=1)
+
+
+def simplex(K, d):
+    """K points with pairwise inner products -1/(K-1), embedded in R^d (K <= d + 1)."""
+    e = np.eye(K) - 1.0 / K
+    # Orthonormal basis of the sum-zero subspace of R^K, then pad to d coordinates.
+    q, _ = np.linalg.qr(e)
+    pts = e @ q[:, : K - 1]
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    return np.pad(pts, ((0, 0), (0, d - (K - 1))))
+
+
+def cross_polytope_subset(d, K, seed=0):
+    """K of the 2d points +-e_i (d + 1 < K <= 2d), rotated randomly."""
+    pts = np.concatenate([np.eye(d), -np.eye(d)])
+    keep = np.random.default_rng(seed).permutation(2 * d)[:K]
+    rot, _ = np.linalg.qr(np.random.default_rng(seed + 1).standard_normal((d, d)))
+    return pts[keep] @ rot
+
+
+def icosahedron():
+    phi = (1 + math.sqrt(5)) / 2
+    pts = []
+    for a, b in itertools.product((-1, 1), repeat=2):
+        pts += [(0, a, b * phi), (a, b * phi, 0), (b * phi, 0, a)]
+    pts = np.array(pts, dtype=float)
+    return pts / np.linalg.norm(pts, axis=1, keepdims=True)
+
+
+def rand(K, d, seed):
+    return random_code(jax.random.PRNGKey(seed), K, d)
+
+
+# ----------------------------------------------------------------------------- closed forms
+
+
+@pytest.mark.parametrize("K", [3, 4, 5, 12])
+def test_regular_polygon(K):
+    # The nearest hull point of w_0 is the midpoint of the chord w_1 w_{K-1}, at height
+    # cos(2 pi / K); for K = 3 this is the opposite side's midpoint, also 1 - cos(2 pi / 3).
+    res = hull.one_vs_rest(polygon(K))
+    np.testing.assert_allclose(res.distance, 1 - math.cos(2 * math.pi / K), rtol=0, atol=1e-12)
+    assert_certified(res)
+    assert not res.inside.any()
+
+
+@pytest.mark.parametrize("K,d", [(2, 2), (3, 2), (4, 3), (5, 7)])
+def test_simplex(K, d):
+    # Vertex w_k and the centroid c = -w_k/(K-1) of the others (they sum to zero): w_k - c is
+    # orthogonal to the facet, so the distance is ||w_k (1 + 1/(K-1))|| = K/(K-1).
+    res = hull.one_vs_rest(simplex(K, d))
+    np.testing.assert_allclose(res.distance, K / (K - 1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(hull.rho_1vr(simplex(K, d)), K / (K - 1), atol=1e-12)
+    assert_certified(res)
+
+
+@pytest.mark.parametrize("d,K", [(2, 4), (3, 5), (5, 7), (4, 7)])
+def test_cross_polytope_subsets(d, K):
+    # Every other point has <w_j, w_k> <= 0, so dist >= 1; K >= d + 2 leaves an antipodal pair
+    # among the others, so 0 is in their hull and dist <= 1.  Theorem 3.3: rho_1vr = 1.
+    res = hull.one_vs_rest(cross_polytope_subset(d, K))
+    np.testing.assert_allclose(res.distance, 1.0, rtol=0, atol=1e-12)
+    assert_certified(res)
+
+
+def test_icosahedron():
+    # The 5 neighbours lie in the plane <x, w_k> = 1/sqrt(5) and every other point below it;
+    # the foot of w_k on that plane is the pentagon's centre, so dist = 1 - 1/sqrt(5).
+    res = hull.one_vs_rest(icosahedron())
+    np.testing.assert_allclose(res.distance, 1 - 1 / math.sqrt(5), rtol=0, atol=1e-12)
+    assert_certified(res)
+    # Lemma C.4: the optimal feature of a vertex is the vertex itself, by symmetry.
+    np.testing.assert_allclose(res.feature, icosahedron(), atol=1e-10)
+
+
+def test_feature_is_lemma_c4_optimum():
+    # h_k attains min_{|h|=1} max_{j != k} <w_j - w_k, h> = -dist (Lemma C.4): the dual value
+    # at h_k equals the distance.
+    code = rand(40, 5, 3)  # K > 2d
+    res = hull.one_vs_rest(code)
+    w = np.asarray(code)
+    margins = np.einsum("kd,jd->kj", np.asarray(res.feature), w)
+    np.fill_diagonal(margins, -np.inf)
+    val = np.sum(np.asarray(res.feature) * w, axis=1) - margins.max(axis=1)
+    np.testing.assert_allclose(val, res.distance, atol=1e-10)
+    np.testing.assert_allclose(np.linalg.norm(res.feature, axis=1), 1.0, atol=1e-14)
+    # the nearest point is in the hull: the feature is normal to it, p_k = w_k - dist * h_k.
+    np.testing.assert_allclose(res.nearest, w - res.distance[:, None] * res.feature, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- theorems
+
+
+#: Shapes shared with other tests, so that hypothesis varies the codes without recompiling.
+SHAPES = [(4, 3), (5, 7), (12, 3), (12, 2), (40, 5), (7, 5)]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.sampled_from(SHAPES), seed=st.integers(min_value=0, max_value=2**16))
+def test_theorem_c11(shape, seed):
+    # rho_1v1^2 / 2 <= rho_1vr <= rho_1v1 for every unit code (Theorem C.11).
+    code = rand(*shape, seed)
+    res = hull.one_vs_rest(code)
+    r1 = float(measures.rho_1v1(code))
+    rvr = float(jnp.min(res.distance))
+    assert r1**2 / 2 - 1e-12 <= rvr <= r1 + 1e-12
+    assert_certified(res)
+
+
+# ----------------------------------------------------------------------------- reference
+
+
+@pytest.mark.parametrize("K,d", [(3, 8), (7, 5), (12, 3), (40, 5)])
+def test_matches_cvxpy(K, d):
+    # Shapes cover K < d, d < K <= 2d and K > 2d.
+    code = rand(K, d, K * 100 + d)
+    res = hull.one_vs_rest(code)
+    ref = hull.one_vs_rest_cvxpy(np.asarray(code))
+    np.testing.assert_allclose(res.distance, ref, rtol=0, atol=1e-8)
+    assert_certified(res)
+
+
+# ----------------------------------------------------------------------------- degenerate
+
+
+def test_duplicate_point_is_inside():
+    code = np.asarray(rand(11, 3, 7))
+    code = np.concatenate([code, code[3:4]])
+    res = hull.one_vs_rest(code)
+    inside = np.asarray(res.inside)
+    assert inside[3] and inside[11] and inside.sum() == 2
+    assert float(res.distance[3]) == 0.0 and float(res.distance[11]) == 0.0
+    assert np.isnan(res.feature[3]).all()
+    assert float(hull.rho_1vr(code)) == 0.0
+    assert np.all(np.isfinite(np.asarray(res.distance)))
+    assert_certified(res)
+
+
+# ----------------------------------------------------------------------------- batching, dtypes
+
+
+def test_vmap_equals_loop():
+    codes = jnp.stack([rand(12, 3, s) for s in range(3)])
+    batched = jax.vmap(hull.one_vs_rest)(codes)
+    for i in range(codes.shape[0]):
+        single = hull.one_vs_rest(codes[i])
+        np.testing.assert_allclose(batched.distance[i], single.distance, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(batched.dual[i], single.dual, rtol=0, atol=1e-13)
+    assert_certified(batched)
+
+
+def test_float32_input_gives_float64():
+    code32 = rand(12, 3, 11).astype(jnp.float32)
+    res = hull.one_vs_rest(code32)
+    for field in (res.distance, res.nearest, res.feature, res.dual, res.gap):
+        assert field.dtype == jnp.float64
+    assert_certified(res)
+    ref = hull.one_vs_rest(code32.astype(jnp.float64))
+    np.testing.assert_array_equal(res.distance, ref.distance)
+
+
+def test_working_set_enlargement():
+    # d = 8, K = 80: supports have several points, not all among the 2 nearest neighbours, so
+    # the initial working set (m = 2) cannot certify: with no room to grow the certificate
+    # fails visibly; allowed to grow, every point ends certified (gap <= 1e-10 is a proof that
+    # the distance is right to 1e-10, by weak duality).
+    code = rand(80, 8, 5)
+    stuck = hull.one_vs_rest(code, m=2, m_max=2)
+    assert float(jnp.max(stuck.gap)) > 1e-3
+    grown = hull.one_vs_rest(code, m=2, grow=2)
+    assert_certified(grown)
+    assert float(jnp.max(jnp.abs(grown.distance - stuck.distance))) > 1e-3
+
+
+def test_blocks_equal_one_block():
+    code = rand(40, 5, 2)
+    a = hull.one_vs_rest(code, block=7)
+    b = hull.one_vs_rest(code)  # one block of 40
+    np.testing.assert_allclose(a.distance, b.distance, rtol=0, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- rattlers, errors
+
+
+def test_softmax_rattlers():
+    # Regular pentagon: no rattler.  Angles -0.05, 0.05, pi/2, pi, 3pi/2: the set is symmetric
+    # under y -> -y, so the close pair has equal distances (~0.07) and attains rho_1vr, while
+    # the three far points are farther from the hull of the rest (pi is at distance 1).
+    assert not hull.softmax_rattlers(polygon(5)).any()
+    t = np.array([-0.05, 0.05, np.pi / 2, np.pi, 3 * np.pi / 2])
+    code = np.stack([np.cos(t), np.sin(t)], axis=1)
+    res = hull.one_vs_rest(code)
+    ratt = np.asarray(hull.softmax_rattlers(code))
+    dist = np.asarray(res.distance)
+    np.testing.assert_array_equal(ratt, dist > dist.min() + hull.RATTLER_TOL)
+    assert not ratt[0] and not ratt[1] and ratt[2:].all()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="K=1"):
+        hull.one_vs_rest(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="m=0"):
+        hull.one_vs_rest(polygon(5), m=0)
+    with pytest.raises(ValueError, match="shape"):
+        hull.one_vs_rest(np.ones(3))
