@@ -1,0 +1,261 @@
+"""Sweeps over (d, K) grids: grid -> buckets -> batched solve -> exact measures -> rows.
+
+``run_sweep`` is what ``spherecodes sweep`` calls, and what a notebook calls.  It writes
+``DIR/results.csv`` (columns ``tables.SWEEP_COLUMNS``), ``DIR/codes/{objective}_d{d}_K{K}.npy``
+and ``DIR/run.json``.  Each finished cell is written atomically as soon as it is measured, so
+killing the run loses at most the cells in flight; re-running the same command skips cells
+already in results.csv with the same solver settings.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from spherecodes import tables
+from spherecodes.report import measure_code
+from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, solve_grid
+
+#: Settings that must match for an existing row to count as finished.
+_SETTING_COLUMNS = ("restarts", "steps", "seed", "tau", "lam")
+
+
+def parse_range(text: str, *, name: str, minimum: int) -> list[int]:
+    """Return the sorted unique integers of `text`: comma items, each ``a`` or ``a:b`` inclusive.
+
+    >>> parse_range("4:6,10", name="K", minimum=2)
+    [4, 5, 6, 10]
+    """
+    out: set[int] = set()
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            if ":" in item:
+                a, b = (int(p) for p in item.split(":"))
+                if b < a:
+                    raise ValueError(
+                        f"--{name} range {item!r} is empty (its end is below its start)"
+                    )
+                out.update(range(a, b + 1))
+            else:
+                out.add(int(item))
+        except ValueError as e:
+            if "empty" in str(e):
+                raise
+            raise ValueError(f"--{name} item {item!r} is not an integer or a range a:b") from None
+    if not out:
+        raise ValueError(f"--{name} {text!r} names no value")
+    low = min(out)
+    if low < minimum:
+        raise ValueError(f"--{name}={low} is too small: need {name} >= {minimum}")
+    return sorted(out)
+
+
+def code_file_name(objective: str, d: int, K: int) -> str:
+    """Return the file name of a cell's best code: ``{objective}_d{d}_K{K}.npy``."""
+    return f"{objective}_d{d}_K{K}.npy"
+
+
+def result_row(result: CellResult, config: SolveConfig, code_file: str = "") -> dict:
+    """Return the results.csv row of one solved cell: exact float64 measures plus provenance."""
+    m = measure_code(result.code)
+    uses_tau = config.objective in ("ce", "wd")
+    return {
+        "objective": result.objective,
+        "d": result.d,
+        "K": result.K,
+        "max_inner": m["max_inner"],
+        "min_angle_deg": m["min_angle_deg"],
+        "rho_1v1": m["rho_1v1"],
+        "rho_1vr": m["rho_1vr"],
+        "rho_1vr_gap": m["rho_1vr_gap"],
+        "coherence": m["coherence"],
+        "tammes_rattlers": len(m["tammes_rattlers"]),
+        "softmax_rattlers": len(m["softmax_rattlers"]),
+        "theorem39_lower": m["theorem39_lower"],
+        "theorem39_upper": m["theorem39_upper"],
+        "theorem39_valid": m["theorem39_valid"],
+        "levenshtein_min_angle_deg": m["levenshtein_min_angle_deg"],
+        "value": result.value,
+        "kkt_residual": result.kkt_residual,
+        "success_rate": result.success_rate,
+        "tau": config.tau if uses_tau else None,
+        "lam": config.lam if config.objective == "wd" else None,
+        "restarts": config.restarts,
+        "steps": config.steps,
+        "seed": config.seed,
+        "seconds": result.seconds,
+        "device": result.device,
+        "code_file": code_file,
+    }
+
+
+def _same_settings(row: dict, config: SolveConfig) -> bool:
+    want = result_row_settings(config)
+    for k in _SETTING_COLUMNS:
+        a, b = row.get(k), want[k]
+        if isinstance(b, float) or b is None:
+            a = float("nan") if a is None else float(a)
+            b = float("nan") if b is None else float(b)
+            if not (a == b or (math.isnan(a) and math.isnan(b))):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def result_row_settings(config: SolveConfig) -> dict:
+    """Return the setting columns a row made under `config` carries."""
+    return {
+        "restarts": config.restarts,
+        "steps": config.steps,
+        "seed": config.seed,
+        "tau": config.tau if config.objective in ("ce", "wd") else None,
+        "lam": config.lam if config.objective == "wd" else None,
+    }
+
+
+class _Progress:
+    """A tqdm bar on stderr showing cells done, the current bucket and time left (or nothing)."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.bar = None
+        if not quiet and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
+
+    def bucket(self, desc: str, n: int) -> None:
+        if self.bar is not None:
+            self.bar.set_description(desc)
+
+    def done(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(
+    objectives: Sequence[str],
+    ds: Sequence[int],
+    Ks: Sequence[int],
+    out_dir: str | Path,
+    *,
+    restarts: int | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    tau: float | None = None,
+    lam: float | None = None,
+    quiet: bool = False,
+    command: str = "",
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Solve every (objective, d, K) cell and return the rows of ``out_dir/results.csv``.
+
+    Cells already present with the same settings are skipped (resumable).  Returns all rows of
+    the table after the run, in (objective, d, K) order.
+    """
+    for obj in objectives:
+        if obj not in OBJECTIVES:
+            raise ValueError(f"--objective {obj!r} is unknown: choose from {', '.join(OBJECTIVES)}")
+    if not objectives:
+        raise ValueError("--objective names no objective")
+    for d in ds:
+        if d < 2:
+            raise ValueError(f"d={d} is too small: need d >= 2")
+    for K in Ks:
+        if K < 2:
+            raise ValueError(f"K={K} is too small: a code needs K >= 2 points")
+    out = Path(out_dir)
+    (out / "codes").mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    rows: dict[tuple, dict] = {}
+    if csv_path.exists():
+        for r in tables.read_table(csv_path, required=tables.SWEEP_COLUMNS):
+            rows[(r["objective"], r["d"], r["K"])] = r
+
+    t0 = time.perf_counter()
+    meta = {
+        "command": command,
+        "objectives": list(objectives),
+        "d": list(ds),
+        "K": list(Ks),
+        "seed": seed,
+        "versions": tables.versions(),
+        "devices": tables.devices(),
+        "start": tables.now(),
+        "end": None,
+    }
+    tables.write_sidecar(out / "run.json", meta)
+
+    configs = []
+    for obj in objectives:
+        kw = {"objective": obj, "seed": seed}
+        if restarts is not None:
+            kw["restarts"] = restarts
+        if steps is not None:
+            kw["steps"] = steps
+        if tau is not None:
+            kw["tau"] = tau
+        if lam is not None:
+            kw["lam"] = lam
+        config = SolveConfig(**kw)
+        todo = [
+            (d, K)
+            for d in ds
+            for K in Ks
+            if not (
+                (obj, d, K) in rows
+                and _same_settings(rows[(obj, d, K)], config)
+                and (out / "codes" / code_file_name(obj, d, K)).exists()
+            )
+        ]
+        configs.append((config, todo))
+
+    progress = _Progress(sum(len(t) for _, t in configs), quiet)
+
+    def order(key):
+        return (list(objectives).index(key[0]), key[1], key[2])
+
+    try:
+        for config, todo in configs:
+            if not todo:
+                continue
+
+            def on_result(res: CellResult, config=config) -> None:
+                name = code_file_name(res.objective, res.d, res.K)
+                tables.atomic_save_npy(out / "codes" / name, res.code)
+                row = result_row(res, config, code_file=f"codes/{name}")
+                rows[(res.objective, res.d, res.K)] = row
+                tables.write_table(
+                    csv_path, [rows[k] for k in sorted(rows, key=order)], tables.SWEEP_COLUMNS
+                )
+                progress.done()
+                if on_row is not None:
+                    on_row(row)
+
+            solve_grid(todo, config, on_bucket=progress.bucket, on_result=on_result)
+    finally:
+        progress.close()
+    meta["end"] = tables.now()
+    meta["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    tables.write_sidecar(out / "run.json", meta)
+    # The table always exists after a run, even if every cell was skipped.
+    final = [rows[k] for k in sorted(rows, key=order)]
+    tables.write_table(csv_path, final, tables.SWEEP_COLUMNS)
+    return final
+
+
+def load_code(path: str | Path) -> np.ndarray:
+    """Return a code saved by a sweep (``codes/*.npy``) as a float64 (K, d) array."""
+    return np.load(path, allow_pickle=False).astype(np.float64)

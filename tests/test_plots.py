@@ -1,0 +1,195 @@
+"""Tests of spherecodes.plots and published.figure12_rows: every figure kind renders from a table
+written by the real pipeline (run_sweep, figure12_rows with tiny budgets), images have the
+promised pixel size, bound curves sit where the mathematics puts them, bad input is refused."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from spherecodes import bounds, plots, published, tables
+from spherecodes.sweep import run_sweep
+
+SWEEP_COMMAND = "spherecodes sweep --objective tammes --d 2,3 --K 5,7 --restarts 4 --steps 200"
+FIG12_COMMAND = "figure12_rows(taus=(0.5, 0.1), restarts=4, steps=200)"
+# Best known (proven optimal) minimal angle of 7 points on S^2 (Sloane's table, shared/data).
+TAMMES_3_7_DEG = 77.8695421
+
+
+@pytest.fixture(scope="session")
+def sweep_table(tmp_path_factory):
+    """A real sweep table: tammes codes for d in {2, 3}, K in {5, 7}, solved with a tiny budget."""
+    out = tmp_path_factory.mktemp("sweep")
+    run_sweep(
+        ["tammes"], [2, 3], [5, 7], out, restarts=4, steps=200, quiet=True, command=SWEEP_COMMAND
+    )
+    return out / "results.csv"
+
+
+@pytest.fixture(scope="session")
+def fig12_table(tmp_path_factory):
+    """A real Figure 12 table (d = 3, K = 7) at two temperatures, written by write_figure12."""
+    rows = published.figure12_rows((0.5, 0.1), restarts=4, steps=200)
+    path = tmp_path_factory.mktemp("fig12") / "figure12.csv"
+    return published.write_figure12(path, rows, FIG12_COMMAND)
+
+
+def _size(fig):
+    """Return the (height, width) in pixels that a figure saves at."""
+    w, h = fig.get_size_inches()
+    return round(h * fig.dpi), round(w * fig.dpi)
+
+
+CASES = [
+    ("bounds", {"K": 7}, (9.0, 6.0)),
+    ("bounds-K", {"d": 3}, (9.0, 6.0)),
+    ("grid", {}, (16.0, 5.5)),
+    ("code", {"d": 2, "K": 5}, (7.0, 7.6)),
+    ("code", {"d": 3, "K": 7}, (15.0, 6.0)),
+]
+
+
+@pytest.mark.parametrize(("kind", "opts", "figsize"), CASES, ids=[f"{k}-{o}" for k, o, _ in CASES])
+def test_sweep_kinds_render_png_of_expected_size(sweep_table, tmp_path, kind, opts, figsize):
+    out = plots.render(sweep_table, kind, tmp_path / f"{kind}.png", dpi=50, **opts)
+    img = imread(out)
+    assert img.shape[:2] == (round(figsize[1] * 50), round(figsize[0] * 50))
+    assert float(np.std(img[..., :3])) > 0.01  # something was drawn, not a blank canvas
+
+
+def test_tau_renders_png_of_expected_size(fig12_table, tmp_path):
+    out = plots.render(fig12_table, "tau", tmp_path / "tau.png", dpi=40, figsize=(10, 4))
+    img = imread(out)
+    assert img.shape[:2] == (160, 400)
+    assert float(np.std(img[..., :3])) > 0.01
+
+
+def test_default_output_path_is_beside_the_table(sweep_table):
+    out = plots.render(sweep_table, "bounds", dpi=30)
+    assert out == sweep_table.with_name("results_bounds.png")
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "ext", "magic"), [("bounds-K", ".svg", b"<svg"), ("grid", ".pdf", b"%PDF")]
+)
+def test_vector_formats(sweep_table, tmp_path, kind, ext, magic):
+    out = plots.render(sweep_table, kind, tmp_path / f"fig{ext}")
+    head = out.read_bytes()[:2000]
+    assert magic in head
+
+
+def test_table_lacking_columns_names_table_kind_and_columns(sweep_table, tmp_path):
+    rows = tables.read_table(sweep_table)
+    cols = [c for c in tables.SWEEP_COLUMNS if c not in ("rho_1vr", "code_file")]
+    bad = tables.write_table(tmp_path / "thin.csv", rows, cols)
+    for kind, missing in (("bounds", "rho_1vr"), ("grid", "rho_1vr"), ("code", "code_file")):
+        with pytest.raises(ValueError, match=kind) as e:
+            plots.render(bad, kind, tmp_path / "x.png")
+        assert str(bad) in str(e.value) and missing in str(e.value)
+    with pytest.raises(ValueError, match="'tau'.*ce_min_angle_deg"):
+        plots.render(sweep_table, "tau", tmp_path / "x.png")
+
+
+def test_bad_kind_extension_and_option_are_refused(sweep_table, tmp_path):
+    with pytest.raises(ValueError, match="unknown: choose from bounds, bounds-K, grid, tau, code"):
+        plots.render(sweep_table, "histogram")
+    with pytest.raises(ValueError, match=r"\.jpg"):
+        plots.render(sweep_table, "bounds", tmp_path / "x.jpg")
+    with pytest.raises(ValueError, match="unknown option.*colour"):
+        plots.render(sweep_table, "bounds", tmp_path / "x.png", colour="red")
+    with pytest.raises(ValueError, match="K=11"):
+        plots.render(sweep_table, "bounds", tmp_path / "x.png", K=11)
+    with pytest.raises(ValueError, match="does not exist"):
+        plots.render(tmp_path / "nowhere.csv", "bounds")
+
+
+def _line(ax, label_part):
+    lines = [ln for ln in ax.get_lines() if label_part in ln.get_label()]
+    assert len(lines) == 1, [ln.get_label() for ln in ax.get_lines()]
+    return lines[0]
+
+
+@pytest.mark.parametrize("axis", ["d", "K"])
+def test_bound_curves_sit_where_the_theorems_put_them(sweep_table, axis):
+    rows = tables.read_table(sweep_table)
+    fig = plots.plot_bounds(rows, K=7) if axis == "d" else plots.plot_bounds_K(rows, d=3)
+    ax = fig.axes[0]
+    x_up, y_up = _line(ax, "Thm 3.9 upper").get_data()
+    x_lo, y_lo = _line(ax, "Thm 3.9 lower").get_data()
+    x_lev, y_lev = _line(ax, "Levenshtein").get_data()
+    x_1vr, y_1vr = _line(ax, r"\rho_{1vr}$ of solved").get_data()
+    x_1v1, y_1v1 = _line(ax, r"\rho_{1v1}$ of solved").get_data()
+    assert np.all(y_lo < y_up)
+    for x, r1r, r11 in zip(x_1vr, y_1vr, y_1v1, strict=True):
+        up = np.interp(x, x_up, y_up)
+        lev = np.interp(x, x_lev, y_lev)
+        # Upper bounds hold for every code; Theorem C.11 puts rho_1vr below rho_1v1.
+        assert r1r <= up + 1e-12
+        assert r11 <= lev + 1e-9
+        assert r1r <= r11 + 1e-12
+        # The curves are the bounds module's values, as chord distances.
+        d, K = (int(x), 7) if axis == "d" else (3, int(x))
+        assert up == pytest.approx(bounds.theorem39(d, K).upper, rel=1e-12)
+        assert lev == pytest.approx(
+            2 * math.sin(math.radians(bounds.levenshtein_min_angle_deg(d, K)) / 2), rel=1e-12
+        )
+    caption = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert "K = 7" in caption if axis == "d" else "d = 3" in caption
+
+
+def test_caption_carries_the_sidecar_command(sweep_table, tmp_path):
+    svg = plots.render(sweep_table, "bounds", tmp_path / "b.svg").read_text()
+    assert "--restarts 4" in svg and "results.csv" in svg and "K = 7" in svg
+
+
+def test_code_plot_shows_the_pentagon_contacts(sweep_table):
+    # The optimal 5 points on a circle are the regular pentagon: 5 contacts, no rattler.
+    rows = tables.read_table(sweep_table)
+    fig = plots.plot_code(rows, base_dir=sweep_table.parent, d=2, K=5)
+    ax = fig.axes[0]
+    contacts = [ln for ln in ax.get_lines() if ln.get_color() == "tab:green"]
+    assert len(contacts) == 5
+    assert "5 contacts, 0 Tammes and 0 softmax rattlers" in ax.get_title()
+    labels = [c.get_label() for c in ax.collections]
+    assert "Tammes rattler (no contact)" not in labels
+
+
+def test_grid_leaves_missing_cells_blank(sweep_table):
+    rows = [r for r in tables.read_table(sweep_table) if not (r["d"] == 3 and r["K"] == 5)]
+    fig = plots.plot_grid(rows)
+    for ax in fig.axes[:3]:
+        mesh = ax.collections[0]
+        arr = np.ma.asarray(mesh.get_array()).reshape(2, 2)  # rows d = 2, 3; columns K = 5, 7
+        assert arr.mask[1, 0] and not arr.mask[0, 0] and not arr.mask[1, 1]
+    # Theorem C.11 position of every measured cell lies in [0, 1].
+    pos = np.ma.asarray(fig.axes[1].collections[0].get_array()).compressed()
+    assert np.all((pos >= -1e-9) & (pos <= 1 + 1e-9))
+
+
+def test_figure12_rows_and_tau_plot(fig12_table):
+    rows = tables.read_table(fig12_table, required=tables.FIGURE12_COLUMNS)
+    assert [r["tau"] for r in rows] == [0.5, 0.1]
+    assert sorted(rows[0]) == sorted(tables.FIGURE12_COLUMNS)
+    # HardMax codes are softmax codes; for d = 3, K = 7 that is the Tammes optimum.
+    assert rows[0]["hardmax_min_angle_deg"] == pytest.approx(TAMMES_3_7_DEG, abs=1e-4)
+    for r in rows:
+        for prefix in ("ce_", "hardmax_"):
+            rho_1v1 = 2 * math.sin(math.radians(r[prefix + "min_angle_deg"]) / 2)
+            assert rho_1v1**2 / 2 - 1e-9 <= r[prefix + "rho_1vr"] <= rho_1v1 + 1e-9  # Thm C.11
+    fig = plots.plot_tau(rows, source=str(fig12_table), command=FIG12_COMMAND)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    hard = _line(ax, "HardMax").get_ydata()
+    assert hard[0] == pytest.approx(rows[0]["hardmax_min_angle_deg"])
+    assert FIG12_COMMAND in " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+
+
+def test_figure12_rows_rejects_bad_tau():
+    with pytest.raises(ValueError, match="tau=-1.0"):
+        published.figure12_rows((-1.0,))
+    with pytest.raises(ValueError, match="no temperature"):
+        published.figure12_rows(())

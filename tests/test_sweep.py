@@ -1,0 +1,102 @@
+"""`spherecodes sweep`: the table it writes, resuming, determinism and bad arguments."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from spherecodes import tables
+from spherecodes.cli import main
+from spherecodes.sweep import run_sweep
+
+BUDGET = ["--restarts", "8", "--steps", "300", "--quiet", "--no-plot"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    rc = main(
+        ["sweep", "--objective", "tammes", "--d", "2,3", "--K", "4:5", "--out", str(out), *BUDGET]
+    )
+    assert rc == 0
+    return out
+
+
+def test_files_and_columns(swept):
+    rows = tables.read_table(swept / "results.csv", required=tables.SWEEP_COLUMNS)
+    header = (swept / "results.csv").read_text().splitlines()[0].split(",")
+    assert tuple(header) == tables.SWEEP_COLUMNS
+    assert [(r["d"], r["K"]) for r in rows] == [(2, 4), (2, 5), (3, 4), (3, 5)]
+    for r in rows:
+        code = np.load(swept / r["code_file"])
+        assert code.shape == (r["K"], r["d"]) and code.dtype == np.float64
+        np.testing.assert_allclose(np.linalg.norm(code, axis=1), 1.0, atol=1e-15)
+        # Theorem C.11 on every reported code, and a certified one-vs-rest distance.
+        assert r["rho_1v1"] ** 2 / 2 - 1e-12 <= r["rho_1vr"] <= r["rho_1v1"] + 1e-12
+        assert r["rho_1vr_gap"] <= 1e-10
+    meta = json.loads((swept / "run.json").read_text())
+    assert {"command", "versions", "devices", "start", "end"} <= set(meta)
+    assert meta["end"] is not None
+
+
+def test_known_optima(swept):
+    rows = {(r["d"], r["K"]): r for r in tables.read_table(swept / "results.csv")}
+    assert rows[(2, 4)]["min_angle_deg"] == pytest.approx(90.0, abs=1e-9)
+    assert rows[(2, 5)]["min_angle_deg"] == pytest.approx(72.0, abs=1e-9)
+    assert rows[(3, 4)]["min_angle_deg"] == pytest.approx(math.degrees(math.acos(-1 / 3)), abs=1e-9)
+    assert rows[(3, 5)]["min_angle_deg"] == pytest.approx(90.0, abs=1e-9)
+
+
+def test_rerun_skips_finished_cells(swept):
+    before = (swept / "results.csv").read_text()
+    solved = []
+    run_sweep(
+        ["tammes"], [2, 3], [4, 5], swept, restarts=8, steps=300, quiet=True, on_row=solved.append
+    )
+    assert solved == []  # nothing re-solved
+    assert (swept / "results.csv").read_text() == before
+
+
+def test_same_seed_same_table(swept, tmp_path):
+    rc = main(
+        [
+            "sweep",
+            "--objective",
+            "tammes",
+            "--d",
+            "2,3",
+            "--K",
+            "4:5",
+            "--out",
+            str(tmp_path),
+            *BUDGET,
+        ]
+    )
+    assert rc == 0
+    a = tables.read_table(swept / "results.csv")
+    b = tables.read_table(tmp_path / "results.csv")
+    for ra, rb in zip(a, b, strict=True):
+        for col in tables.SWEEP_COLUMNS:
+            if col not in ("seconds",):
+                assert (ra[col] == rb[col]) or (ra[col] != ra[col] and rb[col] != rb[col]), col
+        np.testing.assert_array_equal(
+            np.load(swept / ra["code_file"]), np.load(tmp_path / rb["code_file"])
+        )
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--d", "1:3", "--K", "4"], "d=1 is too small"),
+        (["--d", "3", "--K", "1:3"], "K=1 is too small"),
+        (["--objective", "nope", "--d", "3", "--K", "4"], "'nope' is unknown"),
+        (["--d", "3", "--K", "6:4"], "empty"),
+        (["--d", "3", "--K", "4", "--restarts", "0"], "restarts=0"),
+    ],
+)
+def test_bad_arguments(args, match, capsys, tmp_path):
+    rc = main(["sweep", *args, "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and match in err[0], err
+    assert "Traceback" not in err[0]

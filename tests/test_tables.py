@@ -1,0 +1,90 @@
+"""Table schemas, atomic writes and range parsing."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from spherecodes import tables
+from spherecodes.sweep import parse_range
+
+PINNED_SWEEP = (
+    "objective",
+    "d",
+    "K",
+    "max_inner",
+    "min_angle_deg",
+    "rho_1v1",
+    "rho_1vr",
+    "rho_1vr_gap",
+    "coherence",
+    "tammes_rattlers",
+    "softmax_rattlers",
+    "theorem39_lower",
+    "theorem39_upper",
+    "theorem39_valid",
+    "levenshtein_min_angle_deg",
+    "value",
+    "kkt_residual",
+    "success_rate",
+    "tau",
+    "lam",
+    "restarts",
+    "steps",
+    "seed",
+    "seconds",
+    "device",
+    "code_file",
+)
+
+
+def test_sweep_columns_pinned():
+    assert tables.SWEEP_COLUMNS == PINNED_SWEEP
+
+
+def test_roundtrip_types(tmp_path):
+    row = {c: None for c in PINNED_SWEEP}
+    row.update(
+        objective="tammes",
+        d=3,
+        K=7,
+        max_inner=0.1 + 0.2,
+        theorem39_valid=True,
+        tammes_rattlers=1,
+        seconds=1.5,
+        device="cpu:0",
+        code_file="codes/x.npy",
+    )
+    path = tables.write_table(tmp_path / "t.csv", [row], PINNED_SWEEP)
+    back = tables.read_table(path, required=PINNED_SWEEP)[0]
+    assert back["max_inner"] == 0.1 + 0.2  # repr round-trips float64 exactly
+    assert back["d"] == 3 and back["K"] == 7 and back["theorem39_valid"] is True
+    assert math.isnan(back["rho_1vr"]) and back["tau"] != back["tau"]
+
+
+def test_missing_columns_message(tmp_path):
+    tables.write_table(tmp_path / "t.csv", [{"d": 2}], ["d"])
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['K'\]"):
+        tables.read_table(tmp_path / "t.csv", required=["d", "K"])
+
+
+def test_atomic_writes_leave_no_temp(tmp_path):
+    tables.atomic_save_npy(tmp_path / "a.npy", np.eye(3))
+    tables.write_sidecar(tmp_path / "a.json", {"command": "x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npy"]
+    assert json.loads((tmp_path / "a.json").read_text())["command"] == "x"
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.eye(3))
+
+
+def test_parse_range():
+    assert parse_range("4:6,10,5", name="K", minimum=2) == [4, 5, 6, 10]
+    assert parse_range("3", name="d", minimum=2) == [3]
+    with pytest.raises(ValueError, match="empty"):
+        parse_range("6:4", name="K", minimum=2)
+    with pytest.raises(ValueError, match="d=1 is too small"):
+        parse_range("1:3", name="d", minimum=2)
+    with pytest.raises(ValueError, match="not an integer"):
+        parse_range("a:b", name="K", minimum=2)
+    with pytest.raises(ValueError, match="names no value"):
+        parse_range(",", name="K", minimum=2)
