@@ -291,6 +291,7 @@ def one_vs_rest(
     max_rounds: int = 32,
     block: int | None = None,
     tol: float = 1e-14,
+    recertify: bool = True,
 ) -> OneVsRest:
     """Return the one-vs-rest distances of `code` (K, d) with nearest hull points, optimal
     features and weak-duality certificates (all float64, Euclidean distance units).
@@ -299,7 +300,9 @@ def one_vs_rest(
     to a point whose certificate fails (default m); m_max: working-set capacity; max_support:
     corral capacity (a nearest hull point is a combination of at most d + 1 points); block:
     points solved at once (memory O(block * (m_max * d + K))); tol: Wolfe's relative stopping
-    test.  A point not certified within these limits keeps gap > GAP_TOL, visibly.
+    test.  A point not certified within these limits keeps gap > GAP_TOL, visibly, unless
+    recertify (the default, outside jit only) re-solves it exactly on the host: an active-set
+    min-norm solve on its neighbours plus the points violating its certificate.
     Any input dtype is cast to float64 first; the function can be traced under jit and vmap.
 
     >>> import jax.numpy as jnp
@@ -318,7 +321,7 @@ def one_vs_rest(
         block = int(max(1, min(K, 256, (4 << 20) // max(1, m_max * d))))
     if block < 1:
         raise ValueError(f"block={block} is too small: need block >= 1")
-    return _one_vs_rest(
+    out = _one_vs_rest(
         code.astype(jnp.float64),
         m=m,
         m_max=m_max,
@@ -327,6 +330,96 @@ def one_vs_rest(
         max_rounds=max_rounds,
         block=min(block, K),
         tol=tol,
+    )
+    if not recertify or isinstance(out.gap, jax.core.Tracer):
+        return out
+    return _recertify(np.asarray(code, np.float64), out)
+
+
+def _min_norm_exact(U: np.ndarray, rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Return (x, lam): the min-norm point x = U^T lam of conv(rows of U), exactly (float64).
+
+    A primal active-set method (Lawson-Hanson style on the simplex): the affine minimiser on
+    the current support is solved by least squares on the bordered Gram system; a negative
+    weight drops its point, and the most negative <x, u_j> enters.  Used only for the few
+    points whose batched Wolfe solve ended uncertified (near-degenerate corrals).
+    """
+    n = U.shape[0]
+    G = U @ U.T
+    S = [int(np.argmin(np.einsum("ij,ij->i", U, U)))]
+    lam = np.zeros(n)
+    lam[S[0]] = 1.0
+    for _ in range(rounds * n):
+        x = lam @ U
+        scores = U @ x
+        j = int(np.argmin(scores))
+        if scores[j] >= x @ x - 1e-15 * max(1.0, x @ x) or j in S:
+            break
+        S.append(j)
+        while True:
+            A = np.block([[G[np.ix_(S, S)], np.ones((len(S), 1))], [np.ones((1, len(S))), 0.0]])
+            rhs = np.zeros(len(S) + 1)
+            rhs[-1] = 1.0
+            mu = np.linalg.lstsq(A, rhs, rcond=None)[0][:-1]
+            if (mu > 0).all():
+                lam[:] = 0.0
+                lam[S] = mu
+                break
+            # Move from lam towards mu until the first weight hits zero, drop it, re-solve.
+            cur = lam[S]
+            neg = mu <= 0
+            theta = np.min(cur[neg] / (cur[neg] - mu[neg]))
+            new = cur + theta * (mu - cur)
+            keep = new > 1e-15
+            lam[:] = 0.0
+            lam[np.asarray(S)[keep]] = new[keep]
+            S = [i for i, k in zip(S, keep, strict=True) if k]
+            lam /= lam.sum()
+    return lam @ U, lam
+
+
+def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
+    """Return `out` with every point whose gap exceeds GAP_TOL re-solved exactly on the host.
+
+    The exact active-set solve runs on the point's nearest neighbours plus, round by round,
+    the points that violate its certificate, until the certificate over ALL points closes.
+    """
+    gap = np.asarray(out.gap)
+    bad = np.flatnonzero((gap > GAP_TOL) & ~np.asarray(out.inside))
+    if bad.size == 0:
+        return out
+    dist, near, feat = (np.array(a) for a in (out.distance, out.nearest, out.feature))
+    dual, gap = np.array(out.dual), gap.copy()
+    K, d = w.shape
+    for k in bad:
+        others = np.delete(np.arange(K), k)
+        cand = list(others[np.argsort(-(w[others] @ w[k]))[: min(K - 1, max(4 * (d + 1), 64))]])
+        for _ in range(64):
+            x, _ = _min_norm_exact(w[k] - w[cand])
+            nx = float(np.linalg.norm(x))
+            if nx <= INSIDE_TOL:
+                break
+            h = x / nx
+            margins = h @ w[k] - w[others] @ h
+            lower = float(margins.min())
+            if nx < dist[k]:
+                dist[k], near[k], feat[k] = nx, w[k] - x, h
+                dual[k], gap[k] = lower, nx - lower
+            elif nx - lower < gap[k]:
+                dual[k], gap[k] = lower, dist[k] - lower
+            if nx - lower <= GAP_TOL:
+                break
+            viol = [int(j) for j in others[np.argsort(margins)[:16]] if j not in cand]
+            if not viol:
+                break
+            cand += viol
+    return OneVsRest(
+        jnp.asarray(dist),
+        jnp.asarray(near),
+        jnp.asarray(feat),
+        jnp.asarray(dual),
+        jnp.asarray(gap),
+        out.inside,
     )
 
 

@@ -35,6 +35,11 @@ except ImportError as _e:  # pragma: no cover - depends on the checkout
     _polish = None
     _POLISH_IMPORT_ERROR = repr(_e)
 
+#: Largest number of variables (K * d, doubled with features) that the dense float64 polish
+#: takes on; bigger cells report their float64 search result with kkt_residual NaN.  The
+#: polish's Newton system is dense in the variables: about 30 s at 288 (Tammes d=3, K=96).
+POLISH_MAX_VARIABLES = 600
+
 #: Relative tolerance of CellResult.success_rate (see there).  1e-5 in inner-product units is
 #: about 1e-3 degrees at the angles of interest: loose enough that a restart the float64 search
 #: left 1e-4 degrees short of its polished optimum still counts, tight enough to tell apart the
@@ -108,7 +113,7 @@ class CellResult(NamedTuple):
     code: np.ndarray  # (K, d) float64 unit rows: best over restarts after polish
     features: np.ndarray | None  # (K, d) float64 features (softmax/hardmax/ce/wd), else None
     value: float  # true objective of code (see class docstring)
-    kkt_residual: float  # from polish; NaN when not polished
+    kkt_residual: float  # from polish; NaN when not polished (streamed, or > POLISH_MAX_VARIABLES)
     restart_values: np.ndarray  # (restarts,) float64: true value of every restart after search
     success_rate: float  # fraction of restarts within SUCCESS_RTOL of value (see docstring)
     seconds: float  # wall time: the cell's share (by rows) of its bucket's search, plus polish
@@ -132,10 +137,17 @@ def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, 
     code = codes[best]
     feat = None if feats is None else feats[best]
     value, kkt = float(values[best]), math.nan
-    if config.polish:
+    n_vars = K * d * (1 if feats is None else 2)
+    if config.polish and n_vars <= POLISH_MAX_VARIABLES:
         top = order[: min(config.polish_top, len(order))]
         best_p = None
+        polished_from: list[float] = []
         for r in top:
+            # Restarts whose searched values agree to 1e-9 sit in the same basin and would
+            # polish to the same optimum: polish one of them only.
+            if any(abs(values[r] - v) <= 1e-9 * max(1.0, abs(v)) for v in polished_from):
+                continue
+            polished_from.append(float(values[r]))
             kw = {}
             if objective in ("ce", "wd"):
                 kw["tau"] = config.tau
