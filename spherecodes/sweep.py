@@ -259,3 +259,34 @@ def run_sweep(
 def load_code(path: str | Path) -> np.ndarray:
     """Return a code saved by a sweep (``codes/*.npy``) as a float64 (K, d) array."""
     return np.load(path, allow_pickle=False).astype(np.float64)
+
+
+def remeasure(out_dir: str | Path) -> list[dict]:
+    """Recompute the measure columns of ``out_dir/results.csv`` from its saved codes; return rows.
+
+    Solver columns (value, kkt_residual, success_rate, settings, seconds, device) are kept; the
+    exact measures are recomputed with the current measuring core and the table is rewritten
+    atomically.  Use it after the measuring core changed, instead of solving again.
+    """
+    out = Path(out_dir)
+    csv_path = out / "results.csv"
+    rows = tables.read_table(csv_path, required=tables.SWEEP_COLUMNS)
+    for row in rows:
+        m = measure_code(load_code(out / row["code_file"]))
+        for key in (
+            "max_inner",
+            "min_angle_deg",
+            "rho_1v1",
+            "rho_1vr",
+            "rho_1vr_gap",
+            "coherence",
+            "theorem39_lower",
+            "theorem39_upper",
+            "theorem39_valid",
+            "levenshtein_min_angle_deg",
+        ):
+            row[key] = m[key]
+        row["tammes_rattlers"] = len(m["tammes_rattlers"])
+        row["softmax_rattlers"] = len(m["softmax_rattlers"])
+    tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
+    return rows

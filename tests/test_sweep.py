@@ -100,3 +100,19 @@ def test_bad_arguments(args, match, capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and match in err[0], err
     assert "Traceback" not in err[0]
+
+
+def test_remeasure_recomputes_from_codes(swept, tmp_path):
+    import shutil
+
+    from spherecodes.sweep import remeasure
+
+    work = tmp_path / "copy"
+    shutil.copytree(swept, work)
+    rows = tables.read_table(work / "results.csv")
+    for r in rows:
+        r["rho_1vr"] = -1.0  # a wrong value that remeasure must replace
+    tables.write_table(work / "results.csv", rows, tables.SWEEP_COLUMNS)
+    fixed = {(r["d"], r["K"]): r for r in remeasure(work)}
+    assert fixed[(2, 4)]["rho_1vr"] == pytest.approx(1.0, abs=1e-12)  # square: 1 - cos(90 deg)
+    assert fixed[(3, 4)]["rho_1vr"] == pytest.approx(4 / 3, abs=1e-12)  # simplex K/(K-1)
