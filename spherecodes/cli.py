@@ -79,7 +79,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 # --- sweep ----------------------------------------------------------------------------------
 
 #: The embedded default of `spherecodes sweep` with no grid arguments (the README's main job).
-DEFAULT_SWEEP = {"objective": ["tammes", "softmax"], "d": "2:4", "K": "4:12"}
+DEFAULT_SWEEP = {"objective": ["tammes", "softmax"], "d": "2:3", "K": "4:8"}
 
 
 def _add_sweep(sub) -> None:
