@@ -591,6 +591,13 @@ def plot_tau(
         ax.plot(tau, ce, color="tab:blue", marker="o", ms=5, label="cross-entropy (CE) solution")
         if hm.size:
             ax.axhline(float(np.median(hm)), color="black", lw=1.4, label="HardMax solution")
+            # Keep the HardMax line inside the frame rather than on its edge.
+            lo, hi = ax.get_ylim()
+            span = max(hi - lo, 1e-12)
+            ax.set_ylim(
+                min(lo, float(np.median(hm)) - 0.05 * span),
+                max(hi, float(np.median(hm)) + 0.05 * span),
+            )
         ax.set_xscale("log")
         ax.set_xlabel(r"temperature $\tau$ (log scale)")
         ax.set_ylabel(ylabel)

@@ -1,0 +1,671 @@
+"""Published tables: the Cohn–Kumar codes as Softmax Codes (the Tammes <=> Softmax-Code
+equivalence of the GNC paper's footnote 6), best-known Tammes codes in R^3, and the optimal
+rho_1vr behind the GNC paper's Figures 2, 8 and 12.
+
+Footnote 6 of the GNC paper says the equivalence of the Tammes problem and the Softmax Code
+was verified numerically for every code of Table 1 of Cohn & Kumar (2007) with d <= 100.
+:func:`cohn_kumar_rows` redoes that: for each code it measures rho_1vr exactly (certified by
+weak duality), checks it sits at the lower end rho_1v1^2/2 of Theorem C.11 (optimal features
+h_k = w_k), and gathers evidence that no code beats it: a local test around the known code
+and, where affordable, the softmax solver from random starts.
+
+Large codes use their symmetry: the automorphism group of every sporadic Cohn–Kumar code and
+of every family member listed is transitive on the points, so one point's one-vs-rest
+distance (computed against ALL other points, with its certificate over all of them) is every
+point's.  :func:`point_one_vs_rest` computes it; a test checks it against the all-points
+solver :func:`spherecodes.hull.one_vs_rest` on codes small enough for both.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from spherecodes import bounds, known, tables
+from spherecodes.solvers.polish import kkt_residual
+
+__all__ = [
+    "COHN_KUMAR_COLUMNS",
+    "TAMMES_COLUMNS",
+    "GNC_FIGURES_COLUMNS",
+    "GNC_FIGURE_CELLS",
+    "PointDistance",
+    "point_one_vs_rest",
+    "neighbor_centroid_residual",
+    "at_c11_lower_end",
+    "best_known_tammes",
+    "run_table",
+    "TABLE_KINDS",
+    "cohn_kumar_rows",
+    "tammes_rows",
+    "gnc_figures_rows",
+    "shared_data_dir",
+    "write_with_sidecar",
+]
+
+#: Columns of ``tables/cohn_kumar.csv``, in order.
+COHN_KUMAR_COLUMNS: tuple[str, ...] = (
+    "name",
+    "d",
+    "K",
+    "inner_products",
+    "min_angle_deg",
+    "rho_1v1",
+    "rho_1vr",
+    "rho_1vr_gap",
+    "rho_1vr_method",
+    "tammes_rattlers",
+    "softmax_rattlers",
+    "c11_lower_end",
+    "theorem39_lower",
+    "theorem39_upper",
+    "theorem39_valid",
+    "levenshtein_min_angle_deg",
+    "local_method",
+    "local_rho_1vr",
+    "local_residual",
+    "random_rho_1vr",
+    "random_restarts",
+    "random_steps",
+    "random_reason",
+    "verdict",
+    "seconds",
+)
+
+#: Columns of ``tables/tammes_d3.csv``, in order.
+TAMMES_COLUMNS: tuple[str, ...] = (
+    "d",
+    "K",
+    "max_inner",
+    "min_angle_deg",
+    "best_known_min_angle_deg",
+    "angle_deficit_deg",
+    "proven_optimal",
+    "rho_1v1",
+    "rho_1vr",
+    "rho_1vr_gap",
+    "c11_lower_end",
+    "tammes_rattlers",
+    "softmax_rattlers",
+    "kkt_residual",
+    "success_rate",
+    "restarts",
+    "steps",
+    "seed",
+    "seconds",
+    "device",
+)
+
+#: Columns of ``tables/gnc_figures.csv``, in order.
+GNC_FIGURES_COLUMNS: tuple[str, ...] = (
+    "figure",
+    "d",
+    "K",
+    "rho_1vr",
+    "rho_1vr_gap",
+    "min_angle_deg",
+    "rho_1v1",
+    "softmax_rattlers",
+    "theorem39_lower",
+    "theorem39_upper",
+    "success_rate",
+    "restarts",
+    "steps",
+    "seed",
+    "seconds",
+    "device",
+    "reason",
+)
+
+#: (figure, d, K) of the GNC paper's Figure 2 and Figure 8 settings.
+GNC_FIGURE_CELLS: tuple[tuple[str, int, int], ...] = (
+    ("2", 10, 100),
+    ("2", 10, 200),
+    ("8", 512, 10000),
+)
+
+#: rho_1vr equals rho_1v1^2 / 2 (the lower end of Theorem C.11) within this.
+C11_TOL = 1e-12
+
+#: A rho_1vr above the known code's by more than this counts as beating it.
+BEAT_TOL = 1e-9
+
+#: A polish from a perturbation "returns" when it ends within this of the known rho_1vr.
+RETURN_TOL = 1e-9
+
+#: Uniform-multiplier stationarity residual below which the first-order test passes.
+STATIONARY_TOL = 1e-10
+
+#: Noise level of the perturbation of the known code (per coordinate, then renormalized).
+PERTURBATION = 1e-3
+
+#: Codes with K above this are measured through one orbit representative.
+ALL_POINTS_MAX_K = 1000
+
+#: The float64 polish runs from a perturbation only where K * d is at most this (it costs
+#: seconds at K d ~ 100 and minutes beyond a few hundred on a 2-core CPU).
+POLISH_MAX_KD = 170
+
+#: The softmax search from random starts runs only where K^2 * d (its cost per step and
+#: restart) is at most this.
+RANDOM_MAX_WORK = 2_000_000
+
+METHOD_ALL = "all points"
+METHOD_ORBIT = "one orbit representative (transitive symmetry)"
+
+
+# ---------------------------------------------------------------------------------------------
+# One point's one-vs-rest distance, certified over all other points
+# ---------------------------------------------------------------------------------------------
+
+
+class PointDistance(NamedTuple):
+    """dist(w_k, conv{w_j : j != k}) for one point k, with its weak-duality certificate."""
+
+    distance: float  # ||w_k - p||, p a convex combination of the others: an upper bound
+    dual: float  # min_{j != k} <h, w_k - w_j> over ALL j != k: a lower bound
+    gap: float  # distance - dual
+    feature: np.ndarray  # (d,) float64: h = (w_k - p) / ||w_k - p||
+    support: np.ndarray  # (s,) int64: indices j with positive weight in p
+    weights: np.ndarray  # (s,) float64: their convex weights (sum 1)
+
+
+def point_one_vs_rest(
+    code, k: int = 0, *, m: int = 64, grow: int = 64, max_rounds: int = 100,
+    gap_tol: float = 1e-13, block: int = 65536,
+) -> PointDistance:
+    """Return the one-vs-rest distance of point `k` of `code` (K, d), certified over all j != k.
+
+    Working set: the `m` points of largest inner product with w_k; its min-norm point (NNLS
+    plus an exact solve on the support, :func:`spherecodes.solvers.polish.kkt_residual`) gives
+    p and h; every j with <h, w_j> > <h, p> violates optimality and the `grow` worst join the
+    working set, until the gap is below `gap_tol` or nothing violates.  The certificate is
+    computed over all K - 1 other points in blocks of `block` rows (O(K d) time).
+    """
+    code = np.asarray(code, dtype=np.float64)
+    if code.ndim != 2 or code.shape[0] < 2:
+        raise ValueError(f"code must have shape (K, d) with K >= 2; got shape {code.shape}")
+    K = code.shape[0]
+    if not 0 <= k < K:
+        raise ValueError(f"k={k} is out of range: need 0 <= k < K={K}")
+    w = code[k]
+
+    def scores(v):
+        out = np.concatenate([code[i : i + block] @ v for i in range(0, K, block)])
+        out[k] = -np.inf
+        return out
+
+    s = scores(w)
+    m = min(m, K - 1)
+    ws = np.argpartition(-s, m - 1)[:m]
+    for _ in range(max_rounds):
+        u = w - code[ws]
+        _, mu = kkt_residual(u)
+        mu = np.clip(mu, 0.0, None)
+        mu = mu / mu.sum()
+        p = mu @ code[ws]
+        x = w - p
+        dist = float(np.linalg.norm(x))
+        if dist == 0.0:
+            break
+        h = x / dist
+        g = scores(h)
+        dual = float(h @ w - g.max())
+        if dist - dual <= gap_tol:
+            break
+        viol = g - float(h @ p)
+        viol[ws] = -np.inf
+        cand = np.flatnonzero(viol > 0)
+        if cand.size == 0:
+            break
+        add = cand[np.argsort(-viol[cand])[:grow]]
+        ws = np.concatenate([ws, add])
+    keep = mu > 0
+    return PointDistance(dist, dual, dist - dual, h, ws[keep].astype(np.int64), mu[keep])
+
+
+def neighbor_centroid_residual(code, rows=None, *, tol: float = 1e-12) -> float:
+    """Return max over k in `rows` of ||mean_{j in N(k)} w_j - t w_k||, where t is the code's
+    largest inner product and N(k) = {j : <w_k, w_j> >= t - tol} (the kissing neighbours).
+
+    Zero means the HardMax problem is first-order stationary at (W, H = W) with uniform
+    multipliers on its active pieces (k, j in N(k)): the Riemannian gradient of
+    <h_k, w_k - w_j> is -(w_j - t w_k) in h_k and -(w_k - t w_j) in w_j, and both sums vanish,
+    so no direction increases rho_1vr to first order.  (Valid where h_k = w_k is optimal,
+    i.e. rho_1vr = 1 - t = rho_1v1^2 / 2.)
+    """
+    code = np.asarray(code, dtype=np.float64)
+    K = code.shape[0]
+    rows = np.arange(K) if rows is None else np.atleast_1d(np.asarray(rows))
+    t = _max_inner(code, rows)
+    worst = 0.0
+    for start in range(0, len(rows), 256):
+        idx = rows[start : start + 256]
+        g = code[idx] @ code.T
+        g[np.arange(len(idx)), idx] = -np.inf
+        for a, i in enumerate(idx):
+            nb = np.flatnonzero(g[a] >= t - tol)
+            if nb.size == 0:  # no active piece at this point: it adds nothing to the sum
+                continue
+            r = np.linalg.norm(code[nb].mean(axis=0) - t * code[i])
+            worst = max(worst, float(r))
+    return worst
+
+
+def _max_inner(code: np.ndarray, rows) -> float:
+    best = -np.inf
+    for start in range(0, len(rows), 256):
+        idx = rows[start : start + 256]
+        g = code[idx] @ code.T
+        g[np.arange(len(idx)), idx] = -np.inf
+        best = max(best, float(g.max()))
+    return best
+
+
+def at_c11_lower_end(rho_1v1: float, rho_1vr: float, tol: float = C11_TOL) -> bool:
+    """Return whether rho_1vr = rho_1v1^2 / 2 within `tol`: the lower end of Theorem C.11,
+    attained exactly when the features h_k = w_k are optimal for the minimizing points."""
+    return bool(abs(float(rho_1vr) - float(rho_1v1) ** 2 / 2) <= tol)
+
+
+def _ip_string(values) -> str:
+    # Snap rounding noise around 0 (e.g. 3e-17) so the string reads as the exact value.
+    return ";".join(f"{0.0 if abs(float(v)) < 1e-12 else float(v):.12g}" for v in values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Cohn–Kumar table
+# ---------------------------------------------------------------------------------------------
+
+
+def _measure_known(code: np.ndarray, use_orbit: bool) -> dict:
+    """Exact measures of a known code: all points, or one orbit representative (row 0)."""
+    K, d = code.shape
+    if not use_orbit:
+        from spherecodes.report import measure_code
+
+        r = measure_code(code)
+        return {
+            "inner_products": _ip_string(known.distinct_inner_products(code)),
+            "min_angle_deg": r["min_angle_deg"],
+            "rho_1v1": r["rho_1v1"],
+            "rho_1vr": r["rho_1vr"],
+            "rho_1vr_gap": r["rho_1vr_gap"],
+            "rho_1vr_method": METHOD_ALL,
+            "tammes_rattlers": len(r["tammes_rattlers"]),
+            "softmax_rattlers": len(r["softmax_rattlers"]),
+            "max_inner": r["max_inner"],
+        }
+    from spherecodes.sphere import pair_angle
+
+    vals, _ = known.distance_distribution(code, 0)
+    g = code @ code[0]
+    g[0] = -np.inf
+    j = int(np.argmax(g))
+    pt = point_one_vs_rest(code, 0)
+    return {
+        "inner_products": _ip_string(vals),
+        "min_angle_deg": float(np.degrees(pair_angle(code[0], code[j]))),
+        "rho_1v1": float(np.linalg.norm(code[0] - code[j])),
+        "rho_1vr": pt.distance,
+        "rho_1vr_gap": pt.gap,
+        "rho_1vr_method": METHOD_ORBIT,
+        # Transitive symmetry: every point has the same neighbour angle and distance.
+        "tammes_rattlers": 0,
+        "softmax_rattlers": 0,
+        "max_inner": float(g[j]),
+    }
+
+
+def _exact_rho_1vr(code: np.ndarray) -> float:
+    """min over all points of the certified distance upper bound (no symmetry assumed)."""
+    return min(point_one_vs_rest(code, k).distance for k in range(code.shape[0]))
+
+
+def _local_check(code: np.ndarray, rho: float, c11: bool, use_orbit: bool, rng) -> dict:
+    """Perturb + polish where affordable, else the first-order (uniform multiplier) test."""
+    K, d = code.shape
+    if K * d <= POLISH_MAX_KD:
+        from spherecodes.solvers.polish import polish
+
+        y = code + PERTURBATION * rng.standard_normal(code.shape)
+        y /= np.linalg.norm(y, axis=1, keepdims=True)
+        p = polish("softmax", y)
+        return {
+            "local_method": f"polish('softmax') from a {PERTURBATION:g} perturbation",
+            "local_rho_1vr": _exact_rho_1vr(p.code),
+            "local_residual": p.kkt_residual,
+        }
+    if not c11:
+        return {"local_method": "not tested (rho_1vr is not rho_1v1^2/2: no closed-form test)",
+                "local_rho_1vr": None, "local_residual": None}
+    rows = np.array([0]) if use_orbit else None
+    where = "row 0 (transitive symmetry)" if use_orbit else "all points"
+    return {
+        "local_method": f"first-order stationarity, uniform multipliers, {where}",
+        "local_rho_1vr": None,
+        "local_residual": neighbor_centroid_residual(code, rows),
+    }
+
+
+def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> dict:
+    work = c.K * c.K * c.d
+    if restarts <= 0:
+        return {"random_rho_1vr": None, "random_restarts": None, "random_steps": None,
+                "random_reason": "random starts disabled"}
+    if work > RANDOM_MAX_WORK:
+        return {"random_rho_1vr": None, "random_restarts": None, "random_steps": None,
+                "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget"}
+    from spherecodes.solvers import SolveConfig, solve
+
+    cfg = SolveConfig(objective="softmax", restarts=restarts, steps=steps, seed=seed,
+                      polish=c.K * c.d <= POLISH_MAX_KD, polish_top=1)
+    res = solve(c.d, c.K, cfg)
+    return {"random_rho_1vr": _exact_rho_1vr(res.code), "random_restarts": restarts,
+            "random_steps": steps, "random_reason": ""}
+
+
+def _verdict(rho: float, local: dict, c11: bool, rand: dict) -> str:
+    lr, rr = local["local_rho_1vr"], rand["random_rho_1vr"]
+    if (lr is not None and lr > rho + BEAT_TOL) or (rr is not None and rr > rho + BEAT_TOL):
+        return "counterexample"
+    if local["local_method"].startswith("polish"):
+        ok = lr is not None and abs(lr - rho) <= RETURN_TOL
+        return "consistent" if ok else "inconclusive (perturbation did not return)"
+    if local["local_residual"] is not None:
+        ok = c11 and local["local_residual"] <= STATIONARY_TOL
+        return "consistent" if ok else "inconclusive (not first-order stationary)"
+    return "not tested"
+
+
+def cohn_kumar_rows(
+    names: Sequence[str] | None = None,
+    *,
+    max_dim: int = 100,
+    max_points: int | None = None,
+    all_points_max_k: int = ALL_POINTS_MAX_K,
+    restarts: int = 16,
+    steps: int = 1000,
+    seed: int = 0,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Return one row (columns :data:`COHN_KUMAR_COLUMNS`) per Cohn–Kumar code.
+
+    `names` selects codes of :data:`spherecodes.known.COHN_KUMAR` (default: all with
+    d <= max_dim and K <= max_points).  Codes with K > `all_points_max_k` are measured through
+    row 0 (their symmetry group is transitive).  ``restarts`` random starts of ``steps`` steps
+    of the softmax solver run where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables them).
+    """
+    if names is None:
+        codes = known.cohn_kumar_codes(max_dim, max_points=max_points)
+    else:
+        unknown = [n for n in names if n not in known.COHN_KUMAR]
+        if unknown:
+            raise ValueError(f"code name {unknown[0]!r} is unknown: choose from "
+                             f"{', '.join(known.COHN_KUMAR)}")
+        codes = tuple(known.COHN_KUMAR[n] for n in names)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in codes:
+        t0 = time.perf_counter()
+        code = c.build()
+        use_orbit = c.K > all_points_max_k
+        meas = _measure_known(code, use_orbit)
+        rho = meas["rho_1vr"]
+        c11 = at_c11_lower_end(meas["rho_1v1"], rho)
+        local = _local_check(code, rho, c11, use_orbit, rng)
+        rand = _random_starts(c, restarts, steps, seed)
+        t39 = bounds.theorem39(c.d, c.K)
+        row = {
+            "name": c.name,
+            "d": c.d,
+            "K": c.K,
+            **{k: meas[k] for k in ("inner_products", "min_angle_deg", "rho_1v1", "rho_1vr",
+                                    "rho_1vr_gap", "rho_1vr_method", "tammes_rattlers",
+                                    "softmax_rattlers")},
+            "c11_lower_end": bool(c11),
+            "theorem39_lower": float(t39.lower),
+            "theorem39_upper": float(t39.upper),
+            "theorem39_valid": bool(t39.valid),
+            "levenshtein_min_angle_deg": float(bounds.levenshtein_min_angle_deg(c.d, c.K)),
+            **local,
+            **rand,
+            "verdict": _verdict(rho, local, c11, rand),
+        }
+        row["seconds"] = round(time.perf_counter() - t0, 3)
+        assert tuple(row) == COHN_KUMAR_COLUMNS
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Best-known Tammes codes
+# ---------------------------------------------------------------------------------------------
+
+
+def shared_data_dir() -> Path:
+    """Return the shared data folder: $SPHERECODES_SHARED/data, else ../shared/data beside the
+    repository root."""
+    env = os.environ.get("SPHERECODES_SHARED")
+    base = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+    return base / "data"
+
+
+def best_known_tammes(d: int) -> dict[int, tuple[float, str]]:
+    """Return {K: (best-known min angle in degrees, proven_optimal)} for dimension d, from the
+    shared ``tammes_d{d}_best_known.csv`` (empty when the file is absent)."""
+    path = shared_data_dir() / f"tammes_d{d}_best_known.csv"
+    if not path.is_file():
+        return {}
+    out = {}
+    for r in tables.read_table(path):
+        if int(r["d"]) == d:
+            out[int(r["K"])] = (float(r["best_known_min_angle_deg"]), str(r["proven_optimal"]))
+    return out
+
+
+def tammes_rows(
+    d: int,
+    Ks: Sequence[int],
+    *,
+    restarts: int | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code (default
+    budget of ``SolveConfig``) measured exactly, beside the best-known angle where known."""
+    from spherecodes.report import measure_code
+    from spherecodes.solvers import SolveConfig, solve_grid
+
+    kw = {k: v for k, v in (("restarts", restarts), ("steps", steps)) if v is not None}
+    cfg = SolveConfig(objective="tammes", seed=seed, **kw)
+    best = best_known_tammes(d)
+    rows: dict[int, dict] = {}
+
+    def on_result(res) -> None:
+        m = measure_code(res.code)
+        bk = best.get(res.K)
+        row = {
+            "d": res.d,
+            "K": res.K,
+            "max_inner": m["max_inner"],
+            "min_angle_deg": m["min_angle_deg"],
+            "best_known_min_angle_deg": None if bk is None else bk[0],
+            "angle_deficit_deg": None if bk is None else bk[0] - m["min_angle_deg"],
+            "proven_optimal": None if bk is None else bk[1],
+            "rho_1v1": m["rho_1v1"],
+            "rho_1vr": m["rho_1vr"],
+            "rho_1vr_gap": m["rho_1vr_gap"],
+            "c11_lower_end": at_c11_lower_end(m["rho_1v1"], m["rho_1vr"]),
+            "tammes_rattlers": len(m["tammes_rattlers"]),
+            "softmax_rattlers": len(m["softmax_rattlers"]),
+            "kkt_residual": res.kkt_residual,
+            "success_rate": res.success_rate,
+            "restarts": cfg.restarts,
+            "steps": cfg.steps,
+            "seed": cfg.seed,
+            "seconds": round(res.seconds, 3),
+            "device": res.device,
+        }
+        rows[res.K] = row
+        if on_row is not None:
+            on_row(row)
+
+    solve_grid([(d, K) for K in Ks], cfg, on_result=on_result)
+    return [rows[K] for K in sorted(rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# GNC Figures 2 and 8
+# ---------------------------------------------------------------------------------------------
+
+
+def gnc_figures_rows(
+    cells: Sequence[tuple[str, int, int]] = GNC_FIGURE_CELLS,
+    *,
+    restarts: int = 32,
+    steps: int = 2000,
+    seed: int = 0,
+    max_work: float = 5e11,
+) -> list[dict]:
+    """Return one row (columns :data:`GNC_FIGURES_COLUMNS`) per (figure, d, K): the best
+    rho_1vr the softmax solver reaches, measured exactly.  A cell whose search work
+    restarts * steps * K^2 * d exceeds `max_work` gets empty values and a reason."""
+    from spherecodes.report import measure_code
+    from spherecodes.solvers import SolveConfig, solve
+
+    rows = []
+    for fig, d, K in cells:
+        t39 = bounds.theorem39(d, K)
+        row = dict.fromkeys(GNC_FIGURES_COLUMNS)
+        row.update(figure=str(fig), d=d, K=K, theorem39_lower=float(t39.lower),
+                   theorem39_upper=float(t39.upper), seed=seed, reason="")
+        work = float(restarts) * steps * K * K * d
+        if work > max_work:
+            row["reason"] = (f"not run: restarts*steps*K^2*d = {work:.2g} flops-scale work "
+                             f"exceeds the CPU budget {max_work:.2g}")
+            rows.append(row)
+            continue
+        t0 = time.perf_counter()
+        # The float64 polish is quadratic in the active pieces: too slow at K d >= 1000.
+        cfg = SolveConfig(objective="softmax", restarts=restarts, steps=steps, seed=seed,
+                          polish=K * d <= POLISH_MAX_KD)
+        res = solve(d, K, cfg)
+        m = measure_code(res.code)
+        row.update(
+            rho_1vr=m["rho_1vr"], rho_1vr_gap=m["rho_1vr_gap"], min_angle_deg=m["min_angle_deg"],
+            rho_1v1=m["rho_1v1"], softmax_rattlers=len(m["softmax_rattlers"]),
+            success_rate=res.success_rate, restarts=restarts, steps=steps,
+            seconds=round(time.perf_counter() - t0, 3), device=res.device,
+        )
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def write_with_sidecar(path, rows: Sequence[dict], columns: Sequence[str], command: str,
+                       *, seed: int, started: str, wall_seconds: float,
+                       extra: dict | None = None) -> Path:
+    """Write `rows` as CSV with `columns` at `path` and its JSON sidecar; return the path."""
+    path = Path(path)
+    tables.write_table(path, rows, columns)
+    meta = {
+        "command": command,
+        "versions": tables.versions(),
+        "devices": tables.devices(),
+        "seed": seed,
+        "start": started,
+        "end": tables.now(),
+        "wall_seconds": round(wall_seconds, 3),
+        "rows": len(rows),
+    }
+    meta.update(extra or {})
+    tables.write_sidecar(tables.sidecar_path(path), meta)
+    return path
+
+
+#: Default output path of each table kind of ``spherecodes table``.
+TABLE_KINDS: dict[str, str] = {
+    "cohn-kumar": "tables/cohn_kumar.csv",
+    "tammes": "tables/tammes_d3.csv",
+    "gnc-figures": "tables/gnc_figures.csv",
+}
+
+
+def run_table(
+    kind: str,
+    *,
+    out: str | os.PathLike | None = None,
+    d: int = 3,
+    Ks: Sequence[int] = tuple(range(4, 131)),
+    names: Sequence[str] | None = None,
+    max_points: int | None = None,
+    restarts: int | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    command: str = "",
+    figure12: bool = True,
+    progress: bool = False,
+) -> list[Path]:
+    """Build the table `kind` (a key of :data:`TABLE_KINDS`), write it (CSV + JSON sidecar,
+    default path ``TABLE_KINDS[kind]``) and return the written table paths.
+
+    gnc-figures also writes the Figure 12 table (``published.figure12_rows``) beside it as
+    ``gnc_figure12.csv`` unless `figure12` is False.  With `progress`, one line per finished
+    row goes to stderr.
+    """
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"table kind {kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}")
+    for name, v in (("restarts", restarts), ("steps", steps)):
+        if v is not None and v < (0 if name == "restarts" and kind == "cohn-kumar" else 1):
+            raise ValueError(f"--{name}={v} is too small: need {name} >= 1")
+    if seed < 0:
+        raise ValueError(f"--seed={seed} is out of range: need seed >= 0")
+    path = Path(out if out is not None else TABLE_KINDS[kind])
+    if path.suffix != ".csv":
+        raise ValueError(f"--out {str(path)!r} must name a .csv file")
+    started, t0 = tables.now(), time.perf_counter()
+    budget = {k: v for k, v in (("restarts", restarts), ("steps", steps)) if v is not None}
+
+    def report(row: dict) -> None:
+        if progress:
+            label = row.get("name") or f"d={row['d']} K={row['K']}"
+            print(f"{kind}: {label} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
+                  flush=True)
+
+    if kind == "cohn-kumar":
+        rows = cohn_kumar_rows(names, max_points=max_points, seed=seed, on_row=report, **budget)
+        written = [write_with_sidecar(path, rows, COHN_KUMAR_COLUMNS, command, seed=seed,
+                                      started=started, wall_seconds=time.perf_counter() - t0)]
+    elif kind == "tammes":
+        if d < 2:
+            raise ValueError(f"--d={d} is too small: need d >= 2")
+        if not Ks or min(Ks) < 2:
+            raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
+        rows = tammes_rows(d, Ks, seed=seed, on_row=report, **budget)
+        written = [write_with_sidecar(path, rows, TAMMES_COLUMNS, command, seed=seed,
+                                      started=started, wall_seconds=time.perf_counter() - t0)]
+    else:
+        rows = gnc_figures_rows(seed=seed, **budget)
+        written = [write_with_sidecar(path, rows, GNC_FIGURES_COLUMNS, command, seed=seed,
+                                      started=started, wall_seconds=time.perf_counter() - t0)]
+        if figure12:
+            from spherecodes import published
+
+            fig_path = path.with_name("gnc_figure12.csv")
+            fig_rows = published.figure12_rows(seed=seed, **budget)
+            written.append(published.write_figure12(fig_path, fig_rows, command))
+    return written

@@ -1,0 +1,235 @@
+"""Tests of the published-table builders (spherecodes.equivalence) and `spherecodes table`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from spherecodes import equivalence as eq
+from spherecodes import hull, known, tables
+from spherecodes.cli import main
+
+# ----------------------------------------------------------------------------- pinned columns
+
+
+def test_cohn_kumar_columns_are_pinned():
+    assert eq.COHN_KUMAR_COLUMNS == (
+        "name", "d", "K", "inner_products", "min_angle_deg", "rho_1v1", "rho_1vr",
+        "rho_1vr_gap", "rho_1vr_method", "tammes_rattlers", "softmax_rattlers", "c11_lower_end",
+        "theorem39_lower", "theorem39_upper", "theorem39_valid", "levenshtein_min_angle_deg",
+        "local_method", "local_rho_1vr", "local_residual", "random_rho_1vr", "random_restarts",
+        "random_steps", "random_reason", "verdict", "seconds",
+    )
+
+
+def test_tammes_columns_are_pinned():
+    assert eq.TAMMES_COLUMNS == (
+        "d", "K", "max_inner", "min_angle_deg", "best_known_min_angle_deg", "angle_deficit_deg",
+        "proven_optimal", "rho_1v1", "rho_1vr", "rho_1vr_gap", "c11_lower_end",
+        "tammes_rattlers", "softmax_rattlers", "kkt_residual", "success_rate", "restarts",
+        "steps", "seed", "seconds", "device",
+    )
+
+
+def test_gnc_figures_columns_are_pinned():
+    assert eq.GNC_FIGURES_COLUMNS == (
+        "figure", "d", "K", "rho_1vr", "rho_1vr_gap", "min_angle_deg", "rho_1v1",
+        "softmax_rattlers", "theorem39_lower", "theorem39_upper", "success_rate", "restarts",
+        "steps", "seed", "seconds", "device", "reason",
+    )
+
+
+def test_shared_columns_mean_the_same_as_sweep():
+    shared = set(eq.COHN_KUMAR_COLUMNS) & set(tables.SWEEP_COLUMNS)
+    assert {"d", "K", "min_angle_deg", "rho_1v1", "rho_1vr", "rho_1vr_gap"} <= shared
+
+
+# ----------------------------------------------------------------------------- one point
+
+
+def test_point_one_vs_rest_matches_hull_on_an_asymmetric_code():
+    rng = np.random.default_rng(3)
+    code = rng.standard_normal((20, 3))
+    code /= np.linalg.norm(code, axis=1, keepdims=True)
+    ref = np.asarray(hull.one_vs_rest(code).distance)
+    mine = np.array([eq.point_one_vs_rest(code, k).distance for k in range(20)])
+    np.testing.assert_allclose(mine, ref, rtol=0, atol=1e-12)
+    for k in range(20):
+        p = eq.point_one_vs_rest(code, k)
+        assert -1e-15 <= p.gap <= 1e-12
+        assert np.all(p.weights > 0) and abs(p.weights.sum() - 1) < 1e-14
+        assert k not in p.support
+
+
+def test_orbit_representative_equals_all_points_on_the_600_cell():
+    code = known.cell600()
+    all_points = float(np.min(np.asarray(hull.one_vs_rest(code).distance)))
+    rep = eq.point_one_vs_rest(code, 0)
+    # 600-cell: 12 neighbours at cos 36 deg; rho_1vr = 1 - cos(pi/5) = (3 - sqrt 5)/4.
+    assert abs(rep.distance - all_points) <= 1e-12
+    assert abs(rep.distance - (3 - math.sqrt(5)) / 4) <= 1e-14
+    assert rep.gap <= 1e-12
+
+
+@pytest.mark.slow
+def test_orbit_representative_equals_all_points_on_e8():
+    code = known.e8_roots()
+    dist = np.asarray(hull.one_vs_rest(code).distance)
+    for k in (0, 17, 239):
+        assert abs(eq.point_one_vs_rest(code, k).distance - dist[k]) <= 1e-12
+    assert abs(eq.point_one_vs_rest(code, 0).distance - 0.5) <= 1e-14
+
+
+def test_neighbor_centroid_residual_is_zero_for_symmetric_codes_only():
+    assert eq.neighbor_centroid_residual(known.icosahedron()) <= 1e-14
+    assert eq.neighbor_centroid_residual(known.e8_roots(), [0, 5]) <= 1e-14
+    # Three points at 0, 60 and 180 degrees: point 0's only neighbour is off its axis.
+    t = np.radians([0.0, 60.0, 180.0])
+    tri = np.stack([np.cos(t), np.sin(t)], axis=1)
+    assert eq.neighbor_centroid_residual(tri) > 0.1
+
+
+def test_c11_lower_end_flag():
+    # The square: rho_1v1 = sqrt 2, rho_1vr = 1 = rho_1v1^2 / 2.
+    assert eq.at_c11_lower_end(math.sqrt(2), 1.0)
+    # 0, 60, 180 degrees: rho_1v1 = 1 but rho_1vr = sqrt(3)/2 (point 60 to the diameter).
+    assert not eq.at_c11_lower_end(1.0, math.sqrt(3) / 2)
+
+
+# ----------------------------------------------------------------------------- Cohn–Kumar
+
+
+CLOSED_FORMS = {
+    "icosahedron": 1 - 1 / math.sqrt(5),
+    "simplex d=4 K=5": 5 / 4,
+    "simplex d=10 K=5": 5 / 4,
+    "cross-polytope d=3": 1.0,
+    "7-gon": 1 - math.cos(2 * math.pi / 7),
+}
+
+
+@pytest.fixture(scope="module")
+def ck_rows():
+    return {r["name"]: r for r in eq.cohn_kumar_rows(list(CLOSED_FORMS), restarts=0)}
+
+
+def test_cohn_kumar_rows_closed_forms(ck_rows):
+    for name, want in CLOSED_FORMS.items():
+        r = ck_rows[name]
+        assert tuple(r) == eq.COHN_KUMAR_COLUMNS
+        assert abs(r["rho_1vr"] - want) <= 1e-12, name
+        assert 0 <= r["rho_1vr_gap"] <= 1e-10, name
+        assert r["rho_1vr_method"] == eq.METHOD_ALL
+        # Each is a transitive code whose neighbours' centroid is on the axis: h_k = w_k.
+        assert r["c11_lower_end"] is True, name
+        assert r["tammes_rattlers"] == 0 and r["softmax_rattlers"] == 0
+
+
+def test_cohn_kumar_rows_inner_products_and_angles(ck_rows):
+    r = ck_rows["icosahedron"]
+    got = [float(v) for v in r["inner_products"].split(";")]
+    np.testing.assert_allclose(got, [-1, -1 / math.sqrt(5), 1 / math.sqrt(5)], atol=1e-11)
+    assert abs(r["min_angle_deg"] - math.degrees(math.acos(1 / math.sqrt(5)))) < 1e-9
+    assert abs(ck_rows["cross-polytope d=3"]["min_angle_deg"] - 90.0) < 1e-9
+
+
+def test_cohn_kumar_rows_local_check_returns(ck_rows):
+    for name, r in ck_rows.items():
+        assert r["local_method"].startswith("polish"), name
+        assert abs(r["local_rho_1vr"] - r["rho_1vr"]) <= eq.RETURN_TOL, name
+        assert r["random_rho_1vr"] is None and r["random_reason"]
+        assert r["verdict"] == "consistent", name
+
+
+def test_cohn_kumar_large_code_uses_the_orbit_and_first_order_test():
+    rows = eq.cohn_kumar_rows(["isotropic q=3"], all_points_max_k=50, restarts=0)
+    r = rows[0]
+    assert r["rho_1vr_method"] == eq.METHOD_ORBIT
+    # Inner products -1/q, 1/q^2 with q = 3: rho_1vr = 1 - 1/9.
+    assert abs(r["rho_1vr"] - 8 / 9) <= 1e-12 and r["c11_lower_end"]
+    assert r["local_method"].startswith("first-order") and r["local_residual"] <= 1e-12
+    assert r["verdict"] == "consistent"
+
+
+def test_cohn_kumar_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown"):
+        eq.cohn_kumar_rows(["no such code"])
+
+
+def test_verdict_flags_a_better_random_code():
+    local = {"local_method": "polish", "local_rho_1vr": 0.5, "local_residual": 0.0}
+    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.6}) == "counterexample"
+    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.4}) == "consistent"
+
+
+# ----------------------------------------------------------------------------- Tammes
+
+
+def test_tammes_rows_tiny_range_reaches_best_known():
+    rows = eq.tammes_rows(3, [4, 5, 6], restarts=16, steps=500)
+    want = {4: math.degrees(math.acos(-1 / 3)), 5: 90.0, 6: 90.0}
+    assert [r["K"] for r in rows] == [4, 5, 6]
+    for r in rows:
+        assert tuple(r) == eq.TAMMES_COLUMNS
+        assert abs(r["min_angle_deg"] - want[r["K"]]) < 1e-6
+        if r["best_known_min_angle_deg"] is not None:
+            assert abs(r["angle_deficit_deg"]) < 1e-6
+
+
+def test_best_known_reads_shared_data(shared_data, monkeypatch):
+    monkeypatch.setenv("SPHERECODES_SHARED", str(shared_data.parent))
+    best = eq.best_known_tammes(3)
+    assert abs(best[4][0] - math.degrees(math.acos(-1 / 3))) < 1e-6
+    monkeypatch.setenv("SPHERECODES_SHARED", str(shared_data / "nowhere"))
+    assert eq.best_known_tammes(3) == {}
+
+
+# ----------------------------------------------------------------------------- GNC figures
+
+
+def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
+    rows = eq.gnc_figures_rows([("8", 512, 10000)], restarts=1, steps=1, max_work=1e6)
+    r = rows[0]
+    assert tuple(r) == eq.GNC_FIGURES_COLUMNS
+    assert r["rho_1vr"] is None and r["reason"].startswith("not run")
+    assert r["theorem39_lower"] < r["theorem39_upper"]
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
+    out = tmp_path / "ck.csv"
+    rc = main(["table", "cohn-kumar", "--name", "5-gon", "--restarts", "0", "--out", str(out)])
+    assert rc == 0
+    assert str(out) in capsys.readouterr().out
+    header = out.read_text().splitlines()[0].split(",")
+    assert tuple(header) == eq.COHN_KUMAR_COLUMNS
+    rows = tables.read_table(out, required=eq.COHN_KUMAR_COLUMNS)
+    assert rows[0]["name"] == "5-gon"
+    assert abs(rows[0]["rho_1vr"] - (1 - math.cos(2 * math.pi / 5))) < 1e-12
+    meta = json.loads(out.with_suffix(".json").read_text())
+    for key in ("command", "versions", "seed", "devices", "start", "end"):
+        assert key in meta
+    assert meta["command"].startswith("spherecodes table")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["table", "nonsense"],
+        ["table", "tammes", "--K", "x:y"],
+        ["table", "tammes", "--K", "1:3"],
+        ["table", "tammes", "--d", "three"],
+        ["table", "cohn-kumar", "--name", "no such code"],
+        ["table", "cohn-kumar", "--restarts", "-1"],
+        ["table", "cohn-kumar", "--out", "x.txt"],
+    ],
+)
+def test_cli_table_bad_arguments_exit_2_with_one_line(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("spherecodes table: error:")
