@@ -63,34 +63,26 @@ def code_file_name(objective: str, d: int, K: int) -> str:
     return f"{objective}_d{d}_K{K}.npy"
 
 
+def measure_columns(code) -> dict:
+    """Return the exact measure columns of a results.csv row for `code` (rattlers as counts)."""
+    m = measure_code(code)
+    out = {k: v for k, v in m.items() if k not in ("d", "K")}
+    out["tammes_rattlers"] = len(m["tammes_rattlers"])
+    out["softmax_rattlers"] = len(m["softmax_rattlers"])
+    return out
+
+
 def result_row(result: CellResult, config: SolveConfig, code_file: str = "") -> dict:
     """Return the results.csv row of one solved cell: exact float64 measures plus provenance."""
-    m = measure_code(result.code)
-    uses_tau = config.objective in ("ce", "wd")
     return {
         "objective": result.objective,
         "d": result.d,
         "K": result.K,
-        "max_inner": m["max_inner"],
-        "min_angle_deg": m["min_angle_deg"],
-        "rho_1v1": m["rho_1v1"],
-        "rho_1vr": m["rho_1vr"],
-        "rho_1vr_gap": m["rho_1vr_gap"],
-        "coherence": m["coherence"],
-        "tammes_rattlers": len(m["tammes_rattlers"]),
-        "softmax_rattlers": len(m["softmax_rattlers"]),
-        "theorem39_lower": m["theorem39_lower"],
-        "theorem39_upper": m["theorem39_upper"],
-        "theorem39_valid": m["theorem39_valid"],
-        "levenshtein_min_angle_deg": m["levenshtein_min_angle_deg"],
+        **measure_columns(result.code),
         "value": result.value,
         "kkt_residual": result.kkt_residual,
         "success_rate": result.success_rate,
-        "tau": config.tau if uses_tau else None,
-        "lam": config.lam if config.objective == "wd" else None,
-        "restarts": config.restarts,
-        "steps": config.steps,
-        "seed": config.seed,
+        **result_row_settings(config),
         "seconds": result.seconds,
         "device": result.device,
         "code_file": code_file,
@@ -272,21 +264,6 @@ def remeasure(out_dir: str | Path) -> list[dict]:
     csv_path = out / "results.csv"
     rows = tables.read_table(csv_path, required=tables.SWEEP_COLUMNS)
     for row in rows:
-        m = measure_code(load_code(out / row["code_file"]))
-        for key in (
-            "max_inner",
-            "min_angle_deg",
-            "rho_1v1",
-            "rho_1vr",
-            "rho_1vr_gap",
-            "coherence",
-            "theorem39_lower",
-            "theorem39_upper",
-            "theorem39_valid",
-            "levenshtein_min_angle_deg",
-        ):
-            row[key] = m[key]
-        row["tammes_rattlers"] = len(m["tammes_rattlers"])
-        row["softmax_rattlers"] = len(m["softmax_rattlers"])
+        row.update(measure_columns(load_code(out / row["code_file"])))
     tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
     return rows
