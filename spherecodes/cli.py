@@ -33,6 +33,11 @@ def _os_message(path: str, err: OSError) -> str:
     return f"{path}: cannot read the file ({err.strerror or err})"
 
 
+def _os_write_message(path: str, err: OSError) -> str:
+    where = err.filename or path
+    return f"cannot write {where}: {err.strerror or err} (check --out {path})"
+
+
 # --- measure --------------------------------------------------------------------------------
 
 
@@ -57,10 +62,14 @@ def _add_measure(sub) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     """Read args.file, print its report (text or JSON); return the exit status."""
+    import numpy as np
+
     from spherecodes.io import read_code
 
     try:
-        code = read_code(args.file, dim=args.dim)
+        # Overflow in a file of huge numbers is reported as bad input, not as a numpy warning.
+        with np.errstate(all="ignore"):
+            code = read_code(args.file, dim=args.dim)
     except OSError as e:
         return _fail("measure", _os_message(args.file, e))
     except ValueError as e:  # CodeFormatError included
@@ -120,8 +129,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     objectives = args.objective or DEFAULT_SWEEP["objective"]
     objectives = [o.strip() for item in objectives for o in item.split(",") if o.strip()]
     try:
-        ds = parse_range(args.d or DEFAULT_SWEEP["d"], name="d", minimum=2)
-        Ks = parse_range(args.K or DEFAULT_SWEEP["K"], name="K", minimum=2)
+        ds = parse_range(DEFAULT_SWEEP["d"] if args.d is None else args.d, name="d", minimum=2)
+        Ks = parse_range(DEFAULT_SWEEP["K"] if args.K is None else args.K, name="K", minimum=2)
+        if not args.out.strip():
+            raise ValueError("--out '' names no folder")
         for name in ("restarts", "steps"):
             v = getattr(args, name)
             if v is not None and v < 1:
@@ -153,8 +164,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             command=command,
         )
-    except ValueError as e:
+    except (ValueError, MemoryError) as e:
         return _fail("sweep", str(e))
+    except OSError as e:
+        return _fail("sweep", _os_write_message(args.out, e))
     from pathlib import Path
 
     out = Path(args.out)
@@ -211,6 +224,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         path = render(args.table, args.kind, args.out, **opts)
     except ValueError as e:
         return _fail("plot", str(e))
+    except OSError as e:
+        return _fail("plot", _os_write_message(str(args.out or args.table), e))
     print(path)
     return EXIT_OK
 
@@ -270,11 +285,20 @@ def cmd_table(args: argparse.Namespace) -> int:
             "seed": integer("seed", args.seed),
         }
         command = " ".join([PROG, "table", *(sys.argv[2:] if argv_is_cli() else [args.kind])])
+        if args.out is not None:
+            # Fail on an unusable output path before any solving, not after it.
+            from pathlib import Path
+
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            if Path(args.out).is_dir():
+                raise ValueError(f"--out {args.out} is a directory: give a .csv file path")
         paths = run_table(
             args.kind, out=args.out, names=args.name, command=command, progress=True, **opts
         )
-    except ValueError as e:
+    except (ValueError, MemoryError) as e:
         return _fail("table", str(e))
+    except OSError as e:
+        return _fail("table", _os_write_message(str(args.out), e))
     for path in paths:
         print(path)
     return EXIT_OK

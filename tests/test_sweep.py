@@ -93,6 +93,8 @@ def test_same_seed_same_table(swept, tmp_path):
         (["--objective", "nope", "--d", "3", "--K", "4"], "'nope' is unknown"),
         (["--d", "3", "--K", "6:4"], "empty"),
         (["--d", "3", "--K", "4", "--restarts", "0"], "restarts=0"),
+        (["--d", "3", "--K", ""], "names no value"),
+        (["--objective", "softmax", "--d", "512", "--K", "1000000"], "needs an estimated"),
     ],
 )
 def test_bad_arguments(args, match, capsys, tmp_path):
@@ -116,3 +118,11 @@ def test_remeasure_recomputes_from_codes(swept, tmp_path):
     fixed = {(r["d"], r["K"]): r for r in remeasure(work)}
     assert fixed[(2, 4)]["rho_1vr"] == pytest.approx(1.0, abs=1e-12)  # square: 1 - cos(90 deg)
     assert fixed[(3, 4)]["rho_1vr"] == pytest.approx(4 / 3, abs=1e-12)  # simplex K/(K-1)
+
+
+def test_out_that_is_a_file_is_one_error_line(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    rc = main(["sweep", "--d", "3", "--K", "4", "--out", str(blocker), *BUDGET])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "cannot write" in err[0], err

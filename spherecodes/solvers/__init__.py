@@ -137,6 +137,12 @@ def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, 
     code = codes[best]
     feat = None if feats is None else feats[best]
     value, kkt = float(values[best]), math.nan
+    if not np.all(np.isfinite(code)):
+        raise ValueError(
+            f"the {objective} search diverged for d={d}, K={K} (non-finite coordinates); "
+            f"with tau={config.tau}, lam={config.lam}, steps={config.steps}: try a larger tau "
+            "or fewer steps"
+        )
     n_vars = K * d * (1 if feats is None else 2)
     if config.polish and n_vars <= POLISH_MAX_VARIABLES:
         top = order[: min(config.polish_top, len(order))]
@@ -243,8 +249,9 @@ def solve_grid(
         out = _stream.search_stream(obj, d, K, config)
         dev = f"{device}, streamed (block {out.block}, no polish)"
         unpolished = dataclasses.replace(config, polish=False)
-        res = _finish_cell(obj, d, K, out.code, out.features, out.value, unpolished,
-                           out.seconds, dev)
+        res = _finish_cell(
+            obj, d, K, out.code, out.features, out.value, unpolished, out.seconds, dev
+        )
         results[(d, K)] = res
         if on_result is not None:
             on_result(res)
