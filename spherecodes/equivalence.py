@@ -177,8 +177,14 @@ class PointDistance(NamedTuple):
 
 
 def point_one_vs_rest(
-    code, k: int = 0, *, m: int = 64, grow: int = 64, max_rounds: int = 100,
-    gap_tol: float = 1e-13, block: int = 65536,
+    code,
+    k: int = 0,
+    *,
+    m: int = 64,
+    grow: int = 64,
+    max_rounds: int = 100,
+    gap_tol: float = 1e-13,
+    block: int = 65536,
 ) -> PointDistance:
     """Return the one-vs-rest distance of point `k` of `code` (K, d), certified over all j != k.
 
@@ -343,8 +349,11 @@ def _local_check(code: np.ndarray, rho: float, c11: bool, use_orbit: bool, rng) 
             "local_residual": p.kkt_residual,
         }
     if not c11:
-        return {"local_method": "not tested (rho_1vr is not rho_1v1^2/2: no closed-form test)",
-                "local_rho_1vr": None, "local_residual": None}
+        return {
+            "local_method": "not tested (rho_1vr is not rho_1v1^2/2: no closed-form test)",
+            "local_rho_1vr": None,
+            "local_residual": None,
+        }
     rows = np.array([0]) if use_orbit else None
     where = "row 0 (transitive symmetry)" if use_orbit else "all points"
     return {
@@ -357,18 +366,36 @@ def _local_check(code: np.ndarray, rho: float, c11: bool, use_orbit: bool, rng) 
 def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> dict:
     work = c.K * c.K * c.d
     if restarts <= 0:
-        return {"random_rho_1vr": None, "random_restarts": None, "random_steps": None,
-                "random_reason": "random starts disabled"}
+        return {
+            "random_rho_1vr": None,
+            "random_restarts": None,
+            "random_steps": None,
+            "random_reason": "random starts disabled",
+        }
     if work > RANDOM_MAX_WORK:
-        return {"random_rho_1vr": None, "random_restarts": None, "random_steps": None,
-                "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget"}
+        return {
+            "random_rho_1vr": None,
+            "random_restarts": None,
+            "random_steps": None,
+            "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget",
+        }
     from spherecodes.solvers import SolveConfig, solve
 
-    cfg = SolveConfig(objective="softmax", restarts=restarts, steps=steps, seed=seed,
-                      polish=c.K * c.d <= POLISH_MAX_KD, polish_top=1)
+    cfg = SolveConfig(
+        objective="softmax",
+        restarts=restarts,
+        steps=steps,
+        seed=seed,
+        polish=c.K * c.d <= POLISH_MAX_KD,
+        polish_top=1,
+    )
     res = solve(c.d, c.K, cfg)
-    return {"random_rho_1vr": _exact_rho_1vr(res.code), "random_restarts": restarts,
-            "random_steps": steps, "random_reason": ""}
+    return {
+        "random_rho_1vr": _exact_rho_1vr(res.code),
+        "random_restarts": restarts,
+        "random_steps": steps,
+        "random_reason": "",
+    }
 
 
 def _verdict(rho: float, local: dict, c11: bool, rand: dict) -> str:
@@ -407,8 +434,9 @@ def cohn_kumar_rows(
     else:
         unknown = [n for n in names if n not in known.COHN_KUMAR]
         if unknown:
-            raise ValueError(f"code name {unknown[0]!r} is unknown: choose from "
-                             f"{', '.join(known.COHN_KUMAR)}")
+            raise ValueError(
+                f"code name {unknown[0]!r} is unknown: choose from {', '.join(known.COHN_KUMAR)}"
+            )
         codes = tuple(known.COHN_KUMAR[n] for n in names)
     rng = np.random.default_rng(seed)
     rows = []
@@ -426,9 +454,19 @@ def cohn_kumar_rows(
             "name": c.name,
             "d": c.d,
             "K": c.K,
-            **{k: meas[k] for k in ("inner_products", "min_angle_deg", "rho_1v1", "rho_1vr",
-                                    "rho_1vr_gap", "rho_1vr_method", "tammes_rattlers",
-                                    "softmax_rattlers")},
+            **{
+                k: meas[k]
+                for k in (
+                    "inner_products",
+                    "min_angle_deg",
+                    "rho_1v1",
+                    "rho_1vr",
+                    "rho_1vr_gap",
+                    "rho_1vr_method",
+                    "tammes_rattlers",
+                    "softmax_rattlers",
+                )
+            },
             "c11_lower_end": bool(c11),
             "theorem39_lower": float(t39.lower),
             "theorem39_upper": float(t39.upper),
@@ -547,25 +585,45 @@ def gnc_figures_rows(
     for fig, d, K in cells:
         t39 = bounds.theorem39(d, K)
         row = dict.fromkeys(GNC_FIGURES_COLUMNS)
-        row.update(figure=str(fig), d=d, K=K, theorem39_lower=float(t39.lower),
-                   theorem39_upper=float(t39.upper), seed=seed, reason="")
+        row.update(
+            figure=str(fig),
+            d=d,
+            K=K,
+            theorem39_lower=float(t39.lower),
+            theorem39_upper=float(t39.upper),
+            seed=seed,
+            reason="",
+        )
         work = float(restarts) * steps * K * K * d
         if work > max_work:
-            row["reason"] = (f"not run: restarts*steps*K^2*d = {work:.2g} flops-scale work "
-                             f"exceeds the CPU budget {max_work:.2g}")
+            row["reason"] = (
+                f"not run: restarts*steps*K^2*d = {work:.2g} flops-scale work "
+                f"exceeds the CPU budget {max_work:.2g}"
+            )
             rows.append(row)
             continue
         t0 = time.perf_counter()
         # The float64 polish is quadratic in the active pieces: too slow at K d >= 1000.
-        cfg = SolveConfig(objective="softmax", restarts=restarts, steps=steps, seed=seed,
-                          polish=K * d <= POLISH_MAX_KD)
+        cfg = SolveConfig(
+            objective="softmax",
+            restarts=restarts,
+            steps=steps,
+            seed=seed,
+            polish=K * d <= POLISH_MAX_KD,
+        )
         res = solve(d, K, cfg)
         m = measure_code(res.code)
         row.update(
-            rho_1vr=m["rho_1vr"], rho_1vr_gap=m["rho_1vr_gap"], min_angle_deg=m["min_angle_deg"],
-            rho_1v1=m["rho_1v1"], softmax_rattlers=len(m["softmax_rattlers"]),
-            success_rate=res.success_rate, restarts=restarts, steps=steps,
-            seconds=round(time.perf_counter() - t0, 3), device=res.device,
+            rho_1vr=m["rho_1vr"],
+            rho_1vr_gap=m["rho_1vr_gap"],
+            min_angle_deg=m["min_angle_deg"],
+            rho_1v1=m["rho_1v1"],
+            softmax_rattlers=len(m["softmax_rattlers"]),
+            success_rate=res.success_rate,
+            restarts=restarts,
+            steps=steps,
+            seconds=round(time.perf_counter() - t0, 3),
+            device=res.device,
         )
         rows.append(row)
     return rows
@@ -576,9 +634,17 @@ def gnc_figures_rows(
 # ---------------------------------------------------------------------------------------------
 
 
-def write_with_sidecar(path, rows: Sequence[dict], columns: Sequence[str], command: str,
-                       *, seed: int, started: str, wall_seconds: float,
-                       extra: dict | None = None) -> Path:
+def write_with_sidecar(
+    path,
+    rows: Sequence[dict],
+    columns: Sequence[str],
+    command: str,
+    *,
+    seed: int,
+    started: str,
+    wall_seconds: float,
+    extra: dict | None = None,
+) -> Path:
     """Write `rows` as CSV with `columns` at `path` and its JSON sidecar; return the path."""
     path = Path(path)
     tables.write_table(path, rows, columns)
@@ -643,25 +709,55 @@ def run_table(
     def report(row: dict) -> None:
         if progress:
             label = row.get("name") or f"d={row['d']} K={row['K']}"
-            print(f"{kind}: {label} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
-                  flush=True)
+            print(
+                f"{kind}: {label} done ({time.perf_counter() - t0:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     if kind == "cohn-kumar":
         rows = cohn_kumar_rows(names, max_points=max_points, seed=seed, on_row=report, **budget)
-        written = [write_with_sidecar(path, rows, COHN_KUMAR_COLUMNS, command, seed=seed,
-                                      started=started, wall_seconds=time.perf_counter() - t0)]
+        written = [
+            write_with_sidecar(
+                path,
+                rows,
+                COHN_KUMAR_COLUMNS,
+                command,
+                seed=seed,
+                started=started,
+                wall_seconds=time.perf_counter() - t0,
+            )
+        ]
     elif kind == "tammes":
         if d < 2:
             raise ValueError(f"--d={d} is too small: need d >= 2")
         if not Ks or min(Ks) < 2:
             raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
         rows = tammes_rows(d, Ks, seed=seed, on_row=report, **budget)
-        written = [write_with_sidecar(path, rows, TAMMES_COLUMNS, command, seed=seed,
-                                      started=started, wall_seconds=time.perf_counter() - t0)]
+        written = [
+            write_with_sidecar(
+                path,
+                rows,
+                TAMMES_COLUMNS,
+                command,
+                seed=seed,
+                started=started,
+                wall_seconds=time.perf_counter() - t0,
+            )
+        ]
     else:
         rows = gnc_figures_rows(seed=seed, **budget)
-        written = [write_with_sidecar(path, rows, GNC_FIGURES_COLUMNS, command, seed=seed,
-                                      started=started, wall_seconds=time.perf_counter() - t0)]
+        written = [
+            write_with_sidecar(
+                path,
+                rows,
+                GNC_FIGURES_COLUMNS,
+                command,
+                seed=seed,
+                started=started,
+                wall_seconds=time.perf_counter() - t0,
+            )
+        ]
         if figure12:
             from spherecodes import published
 

@@ -144,8 +144,10 @@ def _project_out(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     m, d = anchors.shape
     q, _ = np.linalg.qr(anchors.T, mode="complete")  # (d, d); columns m: span the complement
     if np.linalg.matrix_rank(anchors) != m:
-        raise ValueError(f"anchors must be linearly independent; got {m} of rank "
-                         f"{np.linalg.matrix_rank(anchors)}")
+        raise ValueError(
+            f"anchors must be linearly independent; got {m} of rank "
+            f"{np.linalg.matrix_rank(anchors)}"
+        )
     return np.asarray(points, dtype=np.float64) @ q[:, m:]
 
 
@@ -166,19 +168,24 @@ def section(points, anchors, values, *, tol: float = 1e-9) -> np.ndarray:
     if anc.shape[1] != pts.shape[1]:
         raise ValueError(f"anchors have dimension {anc.shape[1]}, points {pts.shape[1]}")
     if vals.shape != (anc.shape[0],):
-        raise ValueError(f"values must have one entry per anchor ({anc.shape[0]}); "
-                         f"got shape {vals.shape}")
+        raise ValueError(
+            f"values must have one entry per anchor ({anc.shape[0]}); got shape {vals.shape}"
+        )
     ips = pts @ anc.T
-    exact = (np.issubdtype(pts.dtype, np.integer) and np.issubdtype(anc.dtype, np.integer)
-             and np.issubdtype(vals.dtype, np.integer))
+    exact = (
+        np.issubdtype(pts.dtype, np.integer)
+        and np.issubdtype(anc.dtype, np.integer)
+        and np.issubdtype(vals.dtype, np.integer)
+    )
     keep = np.all(ips == vals if exact else np.abs(ips - vals) <= tol, axis=1)
     if not keep.any():
         raise ValueError(f"no point has inner products {vals.tolist()} with the anchors")
     return _unit_rows(_project_out(pts[keep], anc))
 
 
-def kissing_configuration(code, center: int = 0, *, inner: float | None = None,
-                          tol: float = 1e-9) -> np.ndarray:
+def kissing_configuration(
+    code, center: int = 0, *, inner: float | None = None, tol: float = 1e-9
+) -> np.ndarray:
     """Return the kissing configuration of `code` at row `center`: the rows at inner product
     `inner` (default: the largest one below 1) with it, projected to its orthogonal complement
     and renormalized, in d - 1 coordinates: shape (M, d - 1), unit rows.
@@ -243,8 +250,10 @@ def cross_polytope(d: int, K: int | None = None) -> np.ndarray:
         raise ValueError(f"d={d} is too small: need dimension d >= 2")
     K = 2 * d if K is None else K
     if not d + 2 <= K <= 2 * d:
-        raise ValueError(f"K={K} is outside the cross-polytope range d + 2 <= K <= 2d = "
-                         f"[{d + 2}, {2 * d}] for d={d}")
+        raise ValueError(
+            f"K={K} is outside the cross-polytope range d + 2 <= K <= 2d = "
+            f"[{d + 2}, {2 * d}] for d={d}"
+        )
     eye = np.eye(d)
     return np.concatenate([eye, -eye[: K - d]])
 
@@ -265,8 +274,10 @@ def theorem33_code(d: int, K: int) -> np.ndarray:
         return simplex(K, d)
     if K <= 2 * d:
         return cross_polytope(d, K)
-    raise ValueError(f"K={K} has no closed-form Softmax Code in Theorem 3.3 for d={d}: "
-                     f"need d = 2 or K <= 2d = {2 * d}")
+    raise ValueError(
+        f"K={K} has no closed-form Softmax Code in Theorem 3.3 for d={d}: "
+        f"need d = 2 or K <= 2d = {2 * d}"
+    )
 
 
 def hemicube() -> np.ndarray:
@@ -516,8 +527,10 @@ def _field_tables(q: int) -> tuple[np.ndarray, np.ndarray]:
     if q >= 2 and all(q % p for p in range(2, int(q**0.5) + 1)):
         r = np.arange(q)
         return np.add.outer(r, r) % q, np.multiply.outer(r, r) % q
-    raise ValueError(f"q={q} is not supported: need a prime or q = 4 (q <= 4 covers every "
-                     "isotropic-subspace code with d <= 100)")
+    raise ValueError(
+        f"q={q} is not supported: need a prime or q = 4 (q <= 4 covers every "
+        "isotropic-subspace code with d <= 100)"
+    )
 
 
 @lru_cache(maxsize=8)
@@ -533,8 +546,16 @@ def _isotropic(q: int) -> np.ndarray:
     def form(x, y):
         """Polar form B(x, y) = Q(x + y) - Q(x) - Q(y), pairwise over rows: (len x, len y)."""
         # Coefficient matrix of B; diagonal 2 (x4 y4) and 2c (x5 y5) vanish in characteristic 2.
-        terms = [(0, 1, 1), (1, 0, 1), (2, 3, 1), (3, 2, 1), (4, 5, 1), (5, 4, 1),
-                 (4, 4, add[1, 1]), (5, 5, add[c, c])]
+        terms = [
+            (0, 1, 1),
+            (1, 0, 1),
+            (2, 3, 1),
+            (3, 2, 1),
+            (4, 5, 1),
+            (5, 4, 1),
+            (4, 4, add[1, 1]),
+            (5, 5, add[c, c]),
+        ]
         acc = np.zeros((len(x), len(y)), dtype=np.int64)
         for i, j, coef in terms:
             if coef:
@@ -542,8 +563,13 @@ def _isotropic(q: int) -> np.ndarray:
         return acc
 
     def quad(x):
-        t = [mul[x[:, 0], x[:, 1]], mul[x[:, 2], x[:, 3]], mul[x[:, 4], x[:, 4]],
-             mul[x[:, 4], x[:, 5]], mul[mul[x[:, 5], x[:, 5]], c]]
+        t = [
+            mul[x[:, 0], x[:, 1]],
+            mul[x[:, 2], x[:, 3]],
+            mul[x[:, 4], x[:, 4]],
+            mul[x[:, 4], x[:, 5]],
+            mul[mul[x[:, 5], x[:, 5]], c],
+        ]
         acc = t[0]
         for s in t[1:]:
             acc = add[acc, s]
@@ -593,35 +619,121 @@ _F = Fraction
 def _sporadic() -> list[KnownCode]:
     s5 = Surd(0, 1, 5, 5)
     return [
-        KnownCode("icosahedron", 3, 12, (_F(-1), Surd(0, -1, 5, 5), s5), icosahedron,
-                  "cyclic permutations of (0, +-1, +-phi), normalized"),
-        KnownCode("600-cell", 4, 120,
-                  _sorted_values([_F(-1), _F(-1, 2), _F(0), _F(1, 2), Surd(1, 1, 4, 5),
-                                  Surd(-1, 1, 4, 5), Surd(1, -1, 4, 5), Surd(-1, -1, 4, 5)]),
-                  cell600, "unit icosians: +-e_i, (+-1/2)^4, even perms of (phi,1,1/phi,0)/2"),
-        KnownCode("hemicube", 5, 16, (_F(-3, 5), _F(1, 5)), hemicube,
-                  "(+-1)^5 with an even number of minus signs, normalized"),
-        KnownCode("Schlafli", 6, 27, (_F(-1, 2), _F(1, 4)), schlafli,
-                  "E8 roots at inner product 1/2 with two roots at 1/2"),
-        KnownCode("28 equiangular lines", 7, 56, (_F(-1), _F(-1, 3), _F(1, 3)), e7_kissing,
-                  "kissing configuration of the E8 roots"),
-        KnownCode("E8 roots", 8, 240, (_F(-1), _F(-1, 2), _F(0), _F(1, 2)), e8_roots,
-                  "roots of E8: +-e_i +- e_j and (+-1/2)^8 with an even number of minus signs"),
-        KnownCode("(21,162)", 21, 162, (_F(-2, 7), _F(1, 7)), code162,
-                  "kissing configuration of the McLaughlin code"),
-        KnownCode("Higman-Sims", 22, 100, (_F(-4, 11), _F(1, 11)), higman_sims,
-                  "Leech minimal vectors with <x,u> = <x,c> = 3, u, c type 3, u - c type 2"),
-        KnownCode("McLaughlin", 22, 275, (_F(-1, 4), _F(1, 6)), mclaughlin,
-                  "kissing configuration (at 1/5) of the 276 equiangular lines"),
-        KnownCode("(22,891)", 22, 891, (_F(-1, 2), _F(-1, 8), _F(1, 4)), code891,
-                  "kissing configuration of the (23,4600) code"),
-        KnownCode("276 equiangular lines", 23, 552, (_F(-1), _F(-1, 5), _F(1, 5)),
-                  equiangular_276, "Leech minimal vectors with <x,u> = 3, u of type 3"),
-        KnownCode("Leech kissing", 23, 4600, (_F(-1), _F(-1, 3), _F(0), _F(1, 3)), leech_kissing,
-                  "kissing configuration of the Leech lattice"),
-        KnownCode("Leech minimal vectors", 24, 196560,
-                  (_F(-1), _F(-1, 2), _F(-1, 4), _F(0), _F(1, 4), _F(1, 2)), leech_minimal_vectors,
-                  "minimal vectors of the Leech lattice from the extended Golay code"),
+        KnownCode(
+            "icosahedron",
+            3,
+            12,
+            (_F(-1), Surd(0, -1, 5, 5), s5),
+            icosahedron,
+            "cyclic permutations of (0, +-1, +-phi), normalized",
+        ),
+        KnownCode(
+            "600-cell",
+            4,
+            120,
+            _sorted_values(
+                [
+                    _F(-1),
+                    _F(-1, 2),
+                    _F(0),
+                    _F(1, 2),
+                    Surd(1, 1, 4, 5),
+                    Surd(-1, 1, 4, 5),
+                    Surd(1, -1, 4, 5),
+                    Surd(-1, -1, 4, 5),
+                ]
+            ),
+            cell600,
+            "unit icosians: +-e_i, (+-1/2)^4, even perms of (phi,1,1/phi,0)/2",
+        ),
+        KnownCode(
+            "hemicube",
+            5,
+            16,
+            (_F(-3, 5), _F(1, 5)),
+            hemicube,
+            "(+-1)^5 with an even number of minus signs, normalized",
+        ),
+        KnownCode(
+            "Schlafli",
+            6,
+            27,
+            (_F(-1, 2), _F(1, 4)),
+            schlafli,
+            "E8 roots at inner product 1/2 with two roots at 1/2",
+        ),
+        KnownCode(
+            "28 equiangular lines",
+            7,
+            56,
+            (_F(-1), _F(-1, 3), _F(1, 3)),
+            e7_kissing,
+            "kissing configuration of the E8 roots",
+        ),
+        KnownCode(
+            "E8 roots",
+            8,
+            240,
+            (_F(-1), _F(-1, 2), _F(0), _F(1, 2)),
+            e8_roots,
+            "roots of E8: +-e_i +- e_j and (+-1/2)^8 with an even number of minus signs",
+        ),
+        KnownCode(
+            "(21,162)",
+            21,
+            162,
+            (_F(-2, 7), _F(1, 7)),
+            code162,
+            "kissing configuration of the McLaughlin code",
+        ),
+        KnownCode(
+            "Higman-Sims",
+            22,
+            100,
+            (_F(-4, 11), _F(1, 11)),
+            higman_sims,
+            "Leech minimal vectors with <x,u> = <x,c> = 3, u, c type 3, u - c type 2",
+        ),
+        KnownCode(
+            "McLaughlin",
+            22,
+            275,
+            (_F(-1, 4), _F(1, 6)),
+            mclaughlin,
+            "kissing configuration (at 1/5) of the 276 equiangular lines",
+        ),
+        KnownCode(
+            "(22,891)",
+            22,
+            891,
+            (_F(-1, 2), _F(-1, 8), _F(1, 4)),
+            code891,
+            "kissing configuration of the (23,4600) code",
+        ),
+        KnownCode(
+            "276 equiangular lines",
+            23,
+            552,
+            (_F(-1), _F(-1, 5), _F(1, 5)),
+            equiangular_276,
+            "Leech minimal vectors with <x,u> = 3, u of type 3",
+        ),
+        KnownCode(
+            "Leech kissing",
+            23,
+            4600,
+            (_F(-1), _F(-1, 3), _F(0), _F(1, 3)),
+            leech_kissing,
+            "kissing configuration of the Leech lattice",
+        ),
+        KnownCode(
+            "Leech minimal vectors",
+            24,
+            196560,
+            (_F(-1), _F(-1, 2), _F(-1, 4), _F(0), _F(1, 4), _F(1, 2)),
+            leech_minimal_vectors,
+            "minimal vectors of the Leech lattice from the extended Golay code",
+        ),
     ]
 
 
@@ -631,26 +743,47 @@ def _families() -> list[KnownCode]:
         ips = _sorted_values(_cos_2pi(j, K) for j in range(1, K // 2 + 1))
         out.append(KnownCode(f"{K}-gon", 2, K, ips, partial(kgon, K), "regular polygon"))
     for d, K in SIMPLEX_DK:
-        out.append(KnownCode(f"simplex d={d} K={K}", d, K, (_F(-1, K - 1),),
-                             partial(simplex, K, d), "regular simplex (Helmert basis)"))
+        out.append(
+            KnownCode(
+                f"simplex d={d} K={K}",
+                d,
+                K,
+                (_F(-1, K - 1),),
+                partial(simplex, K, d),
+                "regular simplex (Helmert basis)",
+            )
+        )
     for d in CROSS_POLYTOPE_DS:
-        out.append(KnownCode(f"cross-polytope d={d}", d, 2 * d, (_F(-1), _F(0)),
-                             partial(cross_polytope, d), "+-e_i"))
+        out.append(
+            KnownCode(
+                f"cross-polytope d={d}",
+                d,
+                2 * d,
+                (_F(-1), _F(0)),
+                partial(cross_polytope, d),
+                "+-e_i",
+            )
+        )
     for q in ISOTROPIC_QS:
         d, K = q * (q**3 + 1) // (q + 1), (q + 1) * (q**3 + 1)
-        out.append(KnownCode(f"isotropic q={q}", d, K, (_F(-1, q), _F(1, q * q)),
-                             partial(isotropic_subspaces, q),
-                             f"spectral embedding of the elliptic quadric Q^-(5,{q})"))
+        out.append(
+            KnownCode(
+                f"isotropic q={q}",
+                d,
+                K,
+                (_F(-1, q), _F(1, q * q)),
+                partial(isotropic_subspaces, q),
+                f"spectral embedding of the elliptic quadric Q^-(5,{q})",
+            )
+        )
     return out
 
 
-def cohn_kumar_codes(max_dim: int = 100, *, max_points: int | None = None
-                     ) -> tuple[KnownCode, ...]:
+def cohn_kumar_codes(max_dim: int = 100, *, max_points: int | None = None) -> tuple[KnownCode, ...]:
     """Return the Cohn–Kumar Table 1 codes with d <= max_dim (and K <= max_points if given),
     families by the representatives in KGON_KS, SIMPLEX_DK, CROSS_POLYTOPE_DS, ISOTROPIC_QS."""
     codes = _families() + _sporadic()
-    return tuple(c for c in codes
-                 if c.d <= max_dim and (max_points is None or c.K <= max_points))
+    return tuple(c for c in codes if c.d <= max_dim and (max_points is None or c.K <= max_points))
 
 
 #: Every code of `cohn_kumar_codes()` by name.
@@ -672,8 +805,9 @@ def _cluster(values: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     return sums / counts, counts
 
 
-def distance_distribution(code, row: int = 0, *, tol: float = 1e-9
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def distance_distribution(
+    code, row: int = 0, *, tol: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (values, counts): the distinct inner products of `code[row]` with the other rows,
     ascending, and how many rows attain each (values closer than `tol` are merged)."""
     code = np.asarray(code, dtype=np.float64)
@@ -681,8 +815,7 @@ def distance_distribution(code, row: int = 0, *, tol: float = 1e-9
     return _cluster(ips, tol)
 
 
-def distinct_inner_products(code, rows=None, *, tol: float = 1e-9,
-                            block: int = 1024) -> np.ndarray:
+def distinct_inner_products(code, rows=None, *, tol: float = 1e-9, block: int = 1024) -> np.ndarray:
     """Return the distinct inner products <x_i, x_j>, i != j, ascending, for i in `rows`
     (default: all rows, computed in blocks of `block` rows); values within `tol` are merged."""
     code = np.asarray(code, dtype=np.float64)

@@ -71,8 +71,14 @@ _STREAM_BK_COPIES = {"tammes": 4, "grassmannian": 6, "softmax": 5, "hardmax": 5,
 #: Dense program: temporary bytes per row as a multiple of K_pad^2 * 8 (float64 refinement),
 #: measured from compiled search_batch programs (tammes 1.3, softmax 2.35, ce 3.35,
 #: grassmannian 4.35) and rounded up.
-_DENSE_KK_FACTOR = {"tammes": 1.5, "grassmannian": 4.5, "softmax": 2.5, "hardmax": 2.5,
-                    "ce": 3.5, "wd": 3.5}
+_DENSE_KK_FACTOR = {
+    "tammes": 1.5,
+    "grassmannian": 4.5,
+    "softmax": 2.5,
+    "hardmax": 2.5,
+    "ce": 3.5,
+    "wd": 3.5,
+}
 _DENSE_KD_COPIES = 16
 
 _SCATTER = ("softmax", "hardmax", "ce", "wd")
@@ -381,8 +387,16 @@ def search_steps(objective: str, params, tau, lam, t_start=None, *, steps: int, 
     """
     t_start = search.T_START if t_start is None else t_start
     return _steps_program(
-        objective, steps, block, t_start, search.T_END, search.LR_START, search.LR_END,
-        params, tau, lam,
+        objective,
+        steps,
+        block,
+        t_start,
+        search.T_END,
+        search.LR_START,
+        search.LR_END,
+        params,
+        tau,
+        lam,
     )
 
 
@@ -395,13 +409,26 @@ def refine_steps(objective: str, params, tau, lam, *, steps: int, block: int):
     if steps == 0:
         return p
     return _steps_program(
-        objective, steps, block, search.T_END, search.T_FINE, search.LR_END, search.LR_FINE,
-        p, tau, lam,
+        objective,
+        steps,
+        block,
+        search.T_END,
+        search.T_FINE,
+        search.LR_END,
+        search.LR_FINE,
+        p,
+        tau,
+        lam,
     )
 
 
 def search_stream(
-    objective: str, d: int, K: int, config, *, block: int | None = None,
+    objective: str,
+    d: int,
+    K: int,
+    config,
+    *,
+    block: int | None = None,
     restarts: int | None = None,
 ) -> StreamOutput:
     """Return the streamed search of cell (d, K) under ``config`` (a SolveConfig).
@@ -472,8 +499,9 @@ def stream_memory(objective: str, d: int, K: int, config=None, *, block: int | N
     return int(kd + bk)
 
 
-def estimate_memory(objective: str, d: int, K: int, config, *, path: str = "auto",
-                    block: int | None = None) -> int:
+def estimate_memory(
+    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
+) -> int:
     """Return the estimated peak bytes of solving cell (d, K): path "dense", "stream", or "auto"
     (the path :func:`choose_path` picks)."""
     if objective not in OBJECTIVES:
@@ -554,8 +582,9 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.3g} GiB"
 
 
-def check_memory(objective: str, d: int, K: int, config, *, path: str = "auto",
-                 block: int | None = None) -> int:
+def check_memory(
+    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
+) -> int:
     """Return the estimate of :func:`estimate_memory`, or raise MemoryError (naming the estimate
     and the memory available) when it exceeds the memory available."""
     if path == "auto":
