@@ -22,23 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-#: Columns of `spherecodes sweep`'s results.csv, in order.
+from spherecodes.report import MEASURE_KEYS
+
+#: Columns of `spherecodes sweep`'s results.csv, in order: the cell, the exact measures of
+#: `spherecodes measure` (report.MEASURE_KEYS, rattlers as counts), then how it was solved.
 SWEEP_COLUMNS: tuple[str, ...] = (
     "objective",
-    "d",
-    "K",
-    "max_inner",
-    "min_angle_deg",
-    "rho_1v1",
-    "rho_1vr",
-    "rho_1vr_gap",
-    "coherence",
-    "tammes_rattlers",
-    "softmax_rattlers",
-    "theorem39_lower",
-    "theorem39_upper",
-    "theorem39_valid",
-    "levenshtein_min_angle_deg",
+    *MEASURE_KEYS,
     "value",
     "kkt_residual",
     "success_rate",
