@@ -240,7 +240,7 @@ def _add_table(sub) -> None:
         description="Build a published table and write it as CSV with a JSON sidecar. "
         "cohn-kumar: every Cohn-Kumar Table 1 code (d <= 100) as a Softmax Code "
         "(GNC footnote 6); tammes: best Tammes codes for --d over --K beside the best-known "
-        "angles; gnc-figures: optimal rho_1vr for the GNC paper's Figures 2 and 8, and the "
+        "angles, with the codes in <out>_codes/pack.d.K.txt; gnc-figures: optimal rho_1vr for the GNC paper's Figures 2 and 8, and the "
         "Figure 12 table (gnc_figure12.csv beside --out).",
     )
     # Plain strings, parsed in cmd_table, so that every bad value gives one error line.
@@ -252,7 +252,12 @@ def _add_table(sub) -> None:
         "--name", action="append", metavar="NAME", help="cohn-kumar: only this code (repeat)"
     )
     p.add_argument("--max-points", metavar="K", help="cohn-kumar: only codes with K <= this")
-    p.add_argument("--restarts", metavar="R", help="random restarts (cohn-kumar: 0 = none)")
+    p.add_argument(
+        "--restarts",
+        metavar="R",
+        help="random restarts (cohn-kumar: 0 = none; tammes default: 512 up to "
+        "K=64, then about 512*(64/K)^2, at least 64)",
+    )
     p.add_argument("--steps", metavar="S", help="search steps per restart")
     p.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
     p.set_defaults(func=cmd_table)

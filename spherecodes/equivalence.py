@@ -44,6 +44,7 @@ __all__ = [
     "TABLE_KINDS",
     "cohn_kumar_rows",
     "tammes_rows",
+    "tammes_restarts",
     "gnc_figures_rows",
     "shared_data_dir",
     "write_with_sidecar",
@@ -510,6 +511,21 @@ def best_known_tammes(d: int) -> dict[int, tuple[float, str]]:
     return out
 
 
+#: Search budget of the Tammes table's default rule (:func:`tammes_restarts`): the solver's
+#: default of 512 restarts up to K = TAMMES_FULL_K, then the same search work per cell
+#: (restarts * K^2 constant), rounded down to a power of two, but never below TAMMES_MIN.
+TAMMES_FULL_RESTARTS, TAMMES_FULL_K, TAMMES_MIN_RESTARTS = 512, 64, 64
+
+
+def tammes_restarts(K: int) -> int:
+    """Return the default number of restarts of the Tammes table for K points (see
+    :data:`TAMMES_FULL_RESTARTS`): 512 up to K = 64, about 512 (64 / K)^2 above, at least 64."""
+    if K <= TAMMES_FULL_K:
+        return TAMMES_FULL_RESTARTS
+    r = TAMMES_FULL_RESTARTS * (TAMMES_FULL_K / K) ** 2
+    return max(TAMMES_MIN_RESTARTS, 2 ** int(np.floor(np.log2(r))))
+
+
 def tammes_rows(
     d: int,
     Ks: Sequence[int],
@@ -517,48 +533,66 @@ def tammes_rows(
     restarts: int | None = None,
     steps: int | None = None,
     seed: int = 0,
+    codes_dir: str | os.PathLike | None = None,
     on_row: Callable[[dict], None] | None = None,
 ) -> list[dict]:
-    """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code (default
-    budget of ``SolveConfig``) measured exactly, beside the best-known angle where known."""
+    """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code measured
+    exactly, beside the best-known angle where ``../shared/data`` has one.
+
+    ``restarts`` None uses :func:`tammes_restarts` per K; ``steps`` None the solver default.
+    With ``codes_dir``, each code is written there as ``pack.{d}.{K}.txt`` (Sloane's naming,
+    d numbers per line, exact float64 round trip) as soon as its row is done.
+    """
     from spherecodes.report import measure_code
     from spherecodes.solvers import SolveConfig, solve_grid
 
-    kw = {k: v for k, v in (("restarts", restarts), ("steps", steps)) if v is not None}
-    cfg = SolveConfig(objective="tammes", seed=seed, **kw)
     best = best_known_tammes(d)
     rows: dict[int, dict] = {}
+    if codes_dir is not None:
+        codes_dir = Path(codes_dir)
+        codes_dir.mkdir(parents=True, exist_ok=True)
+    groups: dict[int, list[int]] = {}
+    for K in Ks:
+        groups.setdefault(restarts if restarts is not None else tammes_restarts(K), []).append(K)
 
-    def on_result(res) -> None:
-        m = measure_code(res.code)
-        bk = best.get(res.K)
-        row = {
-            "d": res.d,
-            "K": res.K,
-            "max_inner": m["max_inner"],
-            "min_angle_deg": m["min_angle_deg"],
-            "best_known_min_angle_deg": None if bk is None else bk[0],
-            "angle_deficit_deg": None if bk is None else bk[0] - m["min_angle_deg"],
-            "proven_optimal": None if bk is None else bk[1],
-            "rho_1v1": m["rho_1v1"],
-            "rho_1vr": m["rho_1vr"],
-            "rho_1vr_gap": m["rho_1vr_gap"],
-            "c11_lower_end": at_c11_lower_end(m["rho_1v1"], m["rho_1vr"]),
-            "tammes_rattlers": len(m["tammes_rattlers"]),
-            "softmax_rattlers": len(m["softmax_rattlers"]),
-            "kkt_residual": res.kkt_residual,
-            "success_rate": res.success_rate,
-            "restarts": cfg.restarts,
-            "steps": cfg.steps,
-            "seed": cfg.seed,
-            "seconds": round(res.seconds, 3),
-            "device": res.device,
-        }
-        rows[res.K] = row
-        if on_row is not None:
-            on_row(row)
+    for n_restarts, group in sorted(groups.items(), reverse=True):
+        kw = {"steps": steps} if steps is not None else {}
+        cfg = SolveConfig(objective="tammes", seed=seed, restarts=n_restarts, **kw)
 
-    solve_grid([(d, K) for K in Ks], cfg, on_result=on_result)
+        def on_result(res, cfg=cfg) -> None:
+            m = measure_code(res.code)
+            bk = best.get(res.K)
+            row = {
+                "d": res.d,
+                "K": res.K,
+                "max_inner": m["max_inner"],
+                "min_angle_deg": m["min_angle_deg"],
+                "best_known_min_angle_deg": None if bk is None else bk[0],
+                "angle_deficit_deg": None if bk is None else bk[0] - m["min_angle_deg"],
+                "proven_optimal": None if bk is None else bk[1],
+                "rho_1v1": m["rho_1v1"],
+                "rho_1vr": m["rho_1vr"],
+                "rho_1vr_gap": m["rho_1vr_gap"],
+                "c11_lower_end": at_c11_lower_end(m["rho_1v1"], m["rho_1vr"]),
+                "tammes_rattlers": len(m["tammes_rattlers"]),
+                "softmax_rattlers": len(m["softmax_rattlers"]),
+                "kkt_residual": res.kkt_residual,
+                "success_rate": res.success_rate,
+                "restarts": cfg.restarts,
+                "steps": cfg.steps,
+                "seed": cfg.seed,
+                "seconds": round(res.seconds, 3),
+                "device": res.device,
+            }
+            if codes_dir is not None:
+                from spherecodes.io import write_code
+
+                write_code(codes_dir / f"pack.{res.d}.{res.K}.txt", res.code)
+            rows[res.K] = row
+            if on_row is not None:
+                on_row(row)
+
+        solve_grid([(d, K) for K in group], cfg, on_result=on_result)
     return [rows[K] for K in sorted(rows)]
 
 
@@ -733,7 +767,8 @@ def run_table(
             raise ValueError(f"--d={d} is too small: need d >= 2")
         if not Ks or min(Ks) < 2:
             raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
-        rows = tammes_rows(d, Ks, seed=seed, on_row=report, **budget)
+        codes_dir = path.with_name(path.stem + "_codes")
+        rows = tammes_rows(d, Ks, seed=seed, codes_dir=codes_dir, on_row=report, **budget)
         written = [
             write_with_sidecar(
                 path,

@@ -179,6 +179,27 @@ def test_tammes_rows_tiny_range_reaches_best_known():
             assert abs(r["angle_deficit_deg"]) < 1e-6
 
 
+def test_tammes_rows_write_codes_that_measure_as_the_rows(tmp_path):
+    from spherecodes.io import read_code
+    from spherecodes.measures import min_angle_deg
+
+    rows = eq.tammes_rows(2, [5, 7], restarts=4, steps=300, codes_dir=tmp_path / "codes")
+    for r in rows:
+        code = read_code(tmp_path / "codes" / f"pack.2.{r['K']}.txt")
+        assert code.shape == (r["K"], 2)
+        assert float(min_angle_deg(code)) == r["min_angle_deg"]  # exact round trip
+        assert abs(r["min_angle_deg"] - 360 / r["K"]) < 1e-9  # the regular K-gon
+
+
+def test_tammes_default_restarts_keep_the_work_per_cell():
+    assert [eq.tammes_restarts(K) for K in (4, 64)] == [512, 512]
+    for K in range(65, 400):
+        r = eq.tammes_restarts(K)
+        assert r & (r - 1) == 0 and r >= eq.TAMMES_MIN_RESTARTS
+        assert r * K * K <= 512 * 64 * 64 or r == eq.TAMMES_MIN_RESTARTS
+        assert r <= eq.tammes_restarts(K - 1)
+
+
 def test_best_known_reads_shared_data(shared_data, monkeypatch):
     monkeypatch.setenv("SPHERECODES_SHARED", str(shared_data.parent))
     best = eq.best_known_tammes(3)
