@@ -20,7 +20,11 @@ Algorithm (per point k, batched over blocks of points, fixed shapes under jit/vm
 3. Certificate over all j != k, blockwise.  Points with <h_k, w_j> > <h_k, p_k> violate
    optimality; the most violating ones are appended to the working set and Wolfe resumes
    from its current corral.  This repeats until the gap is below tolerance or the working set
-   is full (`m_max`), in which case the reported `gap` says by how much it is uncertified.
+   is full (`m_max`).
+4. (Host, outside tracing, ``recertify=True``.)  Points still uncertified (gap > GAP_TOL)
+   are re-solved exactly in float64 by :func:`min_norm_point` on their neighbours plus the
+   points that violate their certificate, round by round; the reported `gap` says by how
+   much any point is still uncertified.
 
 Memory is O(block * (m_max * d + K)) at a time: (512, 10000) never needs a K x K x d array.
 """
@@ -33,6 +37,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
+import scipy.optimize
 
 #: Default tolerance (Euclidean distance units) of `softmax_rattlers`: a point is a rattler when
 #: its one-vs-rest distance exceeds rho_1vr by more than this.  It sits well above the certified
@@ -336,45 +342,46 @@ def one_vs_rest(
     return _recertify(np.asarray(code, np.float64), out)
 
 
-def _min_norm_exact(U: np.ndarray, rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Return (x, lam): the min-norm point x = U^T lam of conv(rows of U), exactly (float64).
+def min_norm_point(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (x, lam): the min-norm point x = U^T lam of conv(rows of U), lam >= 0 summing to 1.
 
-    A primal active-set method (Lawson-Hanson style on the simplex): the affine minimiser on
-    the current support is solved by least squares on the bordered Gram system; a negative
-    weight drops its point, and the most negative <x, u_j> enters.  Used only for the few
-    points whose batched Wolfe solve ended uncertified (near-degenerate corrals).
+    Host float64, exact to rounding: Lawson-Hanson NNLS (``scipy.optimize.nnls``) on the
+    system [U^T; w 1^T] lam = [0; w] with a heavy row w, which names the support even where it
+    is degenerate (more points on the nearest face than its dimension + 1, as at optimal
+    codes), then the exact equality-constrained least squares on that support.  Used by the
+    host re-solve of points that the batched Wolfe solve leaves uncertified, and by the polish.
     """
-    n = U.shape[0]
-    G = U @ U.T
-    S = [int(np.argmin(np.einsum("ij,ij->i", U, U)))]
-    lam = np.zeros(n)
-    lam[S[0]] = 1.0
-    for _ in range(rounds * n):
-        x = lam @ U
-        scores = U @ x
-        j = int(np.argmin(scores))
-        if scores[j] >= x @ x - 1e-15 * max(1.0, x @ x) or j in S:
-            break
-        S.append(j)
-        while True:
-            A = np.block([[G[np.ix_(S, S)], np.ones((len(S), 1))], [np.ones((1, len(S))), 0.0]])
-            rhs = np.zeros(len(S) + 1)
-            rhs[-1] = 1.0
-            mu = np.linalg.lstsq(A, rhs, rcond=None)[0][:-1]
-            if (mu > 0).all():
-                lam[:] = 0.0
-                lam[S] = mu
-                break
-            # Move from lam towards mu until the first weight hits zero, drop it, re-solve.
-            cur = lam[S]
-            neg = mu <= 0
-            theta = np.min(cur[neg] / (cur[neg] - mu[neg]))
-            new = cur + theta * (mu - cur)
-            keep = new > 1e-15
-            lam[:] = 0.0
-            lam[np.asarray(S)[keep]] = new[keep]
-            S = [i for i, k in zip(S, keep, strict=True) if k]
-            lam /= lam.sum()
+    U = np.asarray(U, dtype=np.float64)
+    m = U.shape[0]
+    if m == 1:
+        return U[0].copy(), np.ones(1)
+    scale = max(1.0, float(np.max(np.abs(U))))
+    w = 1e3 * scale
+    A = np.vstack([U.T, np.full((1, m), w)])
+    b = np.zeros(A.shape[0])
+    b[-1] = w
+    try:
+        lam, _ = scipy.optimize.nnls(A, b, maxiter=50 * m)
+    except RuntimeError:  # iteration limit: fall back to uniform weights
+        lam = np.ones(m)
+    if lam.sum() <= 0:
+        lam = np.ones(m)
+    lam = lam / lam.sum()
+    # The heavy row enforces sum = 1 only approximately; re-solve exactly on the support:
+    # lam = lam_S + Z y with Z spanning {sum = 0}.
+    S = np.flatnonzero(lam > 0)
+    if len(S) > 1:
+        US = U[S].T
+        Z = np.vstack([np.eye(len(S) - 1), -np.ones((1, len(S) - 1))])
+        base = lam[S]
+        y = scipy.linalg.lstsq(US @ Z, -(US @ base), lapack_driver="gelsd")[0]
+        cand = base + Z @ y
+        if cand.min() >= -1e-12:  # rounding-level negatives (degenerate faces): clip them
+            cand = np.maximum(cand, 0.0)
+            cand /= cand.sum()
+        if np.all(cand >= 0) and np.linalg.norm(US @ cand) <= np.linalg.norm(US @ base):
+            lam = np.zeros(m)
+            lam[S] = cand / cand.sum()
     return lam @ U, lam
 
 
@@ -395,7 +402,7 @@ def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
         others = np.delete(np.arange(K), k)
         cand = list(others[np.argsort(-(w[others] @ w[k]))[: min(K - 1, max(4 * (d + 1), 64))]])
         for _ in range(64):
-            x, _ = _min_norm_exact(w[k] - w[cand])
+            x, _ = min_norm_point(w[k] - w[cand])
             nx = float(np.linalg.norm(x))
             if nx <= INSIDE_TOL:
                 break

@@ -221,6 +221,32 @@ def test_blocks_equal_one_block():
 # ----------------------------------------------------------------------------- rattlers, errors
 
 
+def test_min_norm_point_on_a_degenerate_face():
+    # 8 cube-face vertices (1, +-1, +-1, +-1) all on the nearest face of the hull: support
+    # larger than the face's dimension + 1, where an affine active set cycles.
+    rng = np.random.default_rng(0)
+    face = np.array([(1.0, *s) for s in itertools.product((-1.0, 1.0), repeat=3)])
+    far = np.abs(rng.normal(size=(20, 4))) + np.array([1.5, 0, 0, 0])
+    U = np.vstack([far[:10], face, far[10:]])
+    x, lam = hull.min_norm_point(U)
+    np.testing.assert_allclose(x, [1, 0, 0, 0], atol=1e-15)
+    assert lam.min() >= 0 and abs(lam.sum() - 1) < 1e-15
+    assert np.all(lam[np.r_[0:10, 18:28]] == 0)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), m=st.integers(2, 40), n=st.integers(2, 12))
+def test_min_norm_point_certificate(seed, m, n):
+    """Optimality of the min-norm point: <x, u_j> >= |x|^2 for every row u_j (to rounding)."""
+    rng = np.random.default_rng(seed)
+    U = rng.normal(size=(m, n)) + rng.normal(size=n)
+    x, lam = hull.min_norm_point(U)
+    assert lam.min() >= 0 and abs(lam.sum() - 1) < 1e-13
+    np.testing.assert_allclose(x, lam @ U, atol=1e-14)
+    scale = max(1.0, float(np.abs(U).max())) ** 2
+    assert (U @ x).min() >= x @ x - 1e-12 * scale
+
+
 def test_softmax_rattlers():
     # Regular pentagon: no rattler.  Angles -0.05, 0.05, pi/2, pi, 3pi/2: the set is symmetric
     # under y -> -y, so the close pair has equal distances (~0.07) and attains rho_1vr, while
