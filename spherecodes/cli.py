@@ -115,6 +115,14 @@ def _add_sweep(sub) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--tau", type=float, metavar="T", help="temperature for ce and wd")
     p.add_argument("--lam", type=float, metavar="L", help="weight decay for wd")
+    p.add_argument(
+        "--neighbors",
+        type=int,
+        default=0,
+        metavar="M",
+        help="search with each point's M largest pieces only, lists refreshed every 50 steps "
+        "(for K in the thousands; tammes, grassmannian, softmax, hardmax)",
+    )
     p.add_argument("--out", default="spherecodes-out", metavar="DIR", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-plot", action="store_true", help="write the table only")
@@ -137,6 +145,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             v = getattr(args, name)
             if v is not None and v < 1:
                 raise ValueError(f"--{name}={v} is too small: need {name} >= 1")
+        if args.neighbors < 0:
+            raise ValueError(f"--neighbors={args.neighbors} is too small: need neighbors >= 0")
         from spherecodes.solvers import OBJECTIVES
 
         bad = [o for o in objectives if o not in OBJECTIVES]
@@ -161,6 +171,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             seed=args.seed,
             tau=args.tau,
             lam=args.lam,
+            neighbors=args.neighbors,
             quiet=args.quiet,
             command=command,
         )

@@ -100,7 +100,8 @@ def _same_settings(row: dict, config: SolveConfig) -> bool:
                 return False
         elif a != b:
             return False
-    return True
+    # the search path is recorded in the device column only
+    return ("neighbour lists (m=" in str(row.get("device", ""))) == bool(config.neighbors)
 
 
 def result_row_settings(config: SolveConfig) -> dict:
@@ -148,13 +149,15 @@ def run_sweep(
     seed: int = 0,
     tau: float | None = None,
     lam: float | None = None,
+    neighbors: int = 0,
     quiet: bool = False,
     command: str = "",
     on_row: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Solve every (objective, d, K) cell and return the rows of ``out_dir/results.csv``.
 
-    Cells already present with the same settings are skipped (resumable).  Returns all rows of
+    ``neighbors`` > 0 searches with neighbour lists (see :class:`SolveConfig`).  Cells already
+    present with the same settings are skipped (resumable).  Returns all rows of
     the table after the run, in (objective, d, K) order.
     """
     for obj in objectives:
@@ -201,6 +204,8 @@ def run_sweep(
             kw["tau"] = tau
         if lam is not None:
             kw["lam"] = lam
+        if neighbors:
+            kw["neighbors"] = neighbors
         config = SolveConfig(**kw)
         todo = [
             (d, K)

@@ -212,7 +212,9 @@ def test_best_known_reads_shared_data(shared_data, monkeypatch):
 
 
 def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
-    rows = eq.gnc_figures_rows([("8", 512, 10000)], restarts=1, steps=1, max_work=1e6)
+    rows = eq.gnc_figures_rows(
+        [("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0
+    )
     r = rows[0]
     assert tuple(r) == eq.GNC_FIGURES_COLUMNS
     assert r["rho_1vr"] is None and r["reason"].startswith("not run")
@@ -221,6 +223,18 @@ def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
 
 # ----------------------------------------------------------------------------- CLI
 
+
+
+def test_gnc_figures_big_cell_uses_neighbour_lists():
+    rows = eq.gnc_figures_rows(
+        [("x", 3, 30)], restarts=1, steps=1, max_work=1.0, large_steps=300, neighbors=6
+    )
+    r = rows[0]
+    assert "neighbour lists (m=6" in r["device"] and r["steps"] == 300 and r["restarts"] == 1
+    assert r["rho_1vr_gap"] <= 1e-10
+    # Theorem C.11 and Theorem 3.9 hold for whatever code was found
+    assert r["rho_1v1"] ** 2 / 2 - 1e-12 <= r["rho_1vr"] <= r["rho_1v1"] + 1e-12
+    assert r["rho_1vr"] <= r["theorem39_upper"]
 
 def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
     out = tmp_path / "ck.csv"

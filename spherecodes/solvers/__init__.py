@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from spherecodes.solvers import batching
+from spherecodes.solvers import neighbors as _neighbors
 from spherecodes.solvers import stream as _stream
 from spherecodes.solvers.batching import Bucket, buckets
 from spherecodes.solvers.search import OBJECTIVES, WITH_FEATURES, SearchSpec, search_batch
@@ -57,6 +58,11 @@ class SolveConfig:
     ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,
     the ``polish_top`` best restarts of a cell (by true value after search; all of them when
     there are fewer) are polished in float64 and the best polished one is reported.
+    ``neighbors`` > 0 searches every cell with the neighbour-list surrogate
+    (:mod:`spherecodes.solvers.neighbors`: each point's ``neighbors`` largest pieces, lists
+    refreshed every ``neighbors.REFRESH`` steps; at most ``stream.MAX_STREAM_RESTARTS``
+    restarts, one at a time): for K in the thousands, where all K^2 pieces per step are too
+    slow.  Objectives tammes, grassmannian, softmax and hardmax.
     """
 
     objective: str = "tammes"
@@ -68,11 +74,18 @@ class SolveConfig:
     search_dtype: str = "float32"
     polish: bool = True
     polish_top: int = 4
+    neighbors: int = 0
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective={self.objective!r} is not one of {OBJECTIVES}")
-        for name, low in (("restarts", 1), ("steps", 1), ("polish_top", 1), ("seed", 0)):
+        for name, low in (
+            ("restarts", 1),
+            ("steps", 1),
+            ("polish_top", 1),
+            ("seed", 0),
+            ("neighbors", 0),
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise ValueError(f"{name}={v!r} must be an integer >= {low}")
@@ -90,6 +103,11 @@ class SolveConfig:
             raise ValueError(f"search_dtype={self.search_dtype!r} is not one of {_DTYPES}")
         if not isinstance(self.polish, (bool, np.bool_)):
             raise ValueError(f"polish={self.polish!r} must be True or False")
+        if self.neighbors and self.objective not in _neighbors.OBJECTIVES:
+            raise ValueError(
+                f"neighbors={self.neighbors} needs a min-max objective "
+                f"{_neighbors.OBJECTIVES}; got objective={self.objective!r}"
+            )
 
 
 class CellResult(NamedTuple):
@@ -237,6 +255,8 @@ def solve_grid(
     """
     cells = batching.validate_cells(cells)
     obj = config.objective
+    if config.neighbors:
+        return _solve_neighbors(cells, config, on_bucket, on_result)
     plan = _stream.plan(cells, config, stream=stream)  # raises MemoryError when it cannot fit
     if plan.dense:
         _check_polish_available(config)
@@ -270,6 +290,29 @@ def solve_grid(
             if on_result is not None:
                 on_result(res)
     return [results[c] for c in cells]
+
+
+def _solve_neighbors(cells, config, on_bucket, on_result) -> list[CellResult]:
+    """solve_grid with config.neighbors > 0: every cell by the neighbour-list search."""
+    obj = config.objective
+    for d, K in cells:
+        m = min(config.neighbors, K - 1)
+        need = _neighbors.neighbor_memory(d, K, m)
+        _stream.check_bytes(need, f"{obj} d={d} K={K} with neighbour lists of {m}")
+    device = batching.device_description()
+    results = []
+    for d, K in cells:
+        m = min(config.neighbors, K - 1)
+        n_restarts = min(config.restarts, _stream.MAX_STREAM_RESTARTS)
+        if on_bucket is not None:
+            on_bucket(f"{obj} d={d} K={K}: neighbour lists of {m}, {n_restarts} restarts", 1)
+        out = _neighbors.search_neighbors(obj, d, K, config, m=m)
+        dev = f"{device}, neighbour lists (m={m}, refresh {_neighbors.REFRESH})"
+        res = _finish_cell(obj, d, K, out.code, out.features, out.value, config, out.seconds, dev)
+        results.append(res)
+        if on_result is not None:
+            on_result(res)
+    return results
 
 
 def solve(d: int, K: int, config: SolveConfig, *, stream: bool | None = None) -> CellResult:

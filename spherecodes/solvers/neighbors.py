@@ -1,0 +1,199 @@
+"""Neighbour-list search for large K: the smooth max over each point's m nearest pieces only.
+
+The dense and streamed searches evaluate all K^2 pieces of a min-max objective at every step.
+Once the continuation temperature t is small, ``t * logsumexp(f_a / t)`` is carried by the
+pieces within a few t of the max: a piece of point k is negligible when it is more than
+``t log(K m)`` below the top.  So, like the Verlet lists of molecular dynamics, every
+``refresh`` steps this module lists for each point k the m columns j with the largest pieces
+of row k (blockwise, O(K^2 d) flops and O(block K) memory, no K x K matrix), and the steps in
+between minimize the smooth max over the K m listed pieces only (O(K m d) per step):
+
+=============  ===================================  ========================================
+objective      row-k pieces listed                  surrogate pieces
+=============  ===================================  ========================================
+tammes         <w_k, w_j>, j != k                   <w_k, w_j> for j in N(k)
+grassmannian   |<w_k, w_j>|, j != k                 +-<w_k, w_j> for j in N(k)
+softmax        <w_j - w_k, h_k>, j != k             <w_j - w_k, h_k> for j in N(k)
+hardmax        as softmax                           as softmax
+=============  ===================================  ========================================
+
+Everything else is the dense search's: the same starting points
+(:func:`spherecodes.solvers.search.initial_point`), the same temperature and learning-rate
+schedules and restart portfolio, Riemannian Adam (optax) and retraction, a float64
+refinement, and the exact float64 objective over ALL pieces at the end
+(:func:`spherecodes.solvers.stream.stream_true_value`), so the reported value never depends
+on the lists.  Smooth objectives (ce, wd) have no such locality and are not offered.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from spherecodes.solvers import search, stream
+from spherecodes.solvers.search import WITH_FEATURES
+
+#: Objectives the neighbour-list search accepts.
+OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax")
+
+#: Default steps between two refreshes of the neighbour lists.
+REFRESH = 50
+
+
+def _check(objective: str, K: int, m: int, refresh: int) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(
+            f"objective={objective!r} has no neighbour-list search: choose from {OBJECTIVES}"
+        )
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 1 <= m <= K - 1:
+        raise ValueError(f"neighbors={m!r} is out of range: need 1 <= neighbors <= K-1 = {K - 1}")
+    if isinstance(refresh, bool) or not isinstance(refresh, (int, np.integer)) or refresh < 1:
+        raise ValueError(f"refresh={refresh!r} is out of range: need an integer >= 1")
+
+
+@partial(jax.jit, static_argnames=("objective", "m", "block"))
+def neighbor_lists(objective: str, W, H, *, m: int, block: int):
+    """Return (K, m) int32: for each row k the m columns j != k with the largest pieces of row
+    k (tammes <w_k, w_j>, grassmannian |<w_k, w_j>|, softmax/hardmax <w_j, h_k>), by blocks."""
+    K = W.shape[0]
+    b = min(block, K)
+    nb = -(-K // b)
+    V = H if objective in ("softmax", "hardmax") else W
+    Vb = stream._pad_blocks(V, nb, b)
+    offs = jnp.arange(nb, dtype=jnp.int32) * b
+
+    def one(xs):
+        Vr, off = xs
+        S = Vr @ W.T
+        S = jnp.abs(S) if objective == "grassmannian" else S
+        r = off + jnp.arange(b)
+        S = jnp.where(r[:, None] == jnp.arange(K)[None, :], -jnp.inf, S)
+        return jax.lax.top_k(S, m)[1].astype(jnp.int32)
+
+    return jax.lax.map(one, (Vb, offs)).reshape(nb * b, m)[:K]
+
+
+def local_pieces(objective: str, W, H, nbr):
+    """Return the (K, m) pieces of the listed pairs (grassmannian: (2, K, m), both signs)."""
+    Wn = W[nbr]  # (K, m, d)
+    if objective in ("softmax", "hardmax"):
+        return jnp.einsum("kmd,kd->km", Wn, H) - jnp.sum(W * H, axis=1)[:, None]
+    G = jnp.einsum("kmd,kd->km", Wn, W)
+    return jnp.stack([G, -G]) if objective == "grassmannian" else G
+
+
+def local_surrogate(objective: str, params, nbr, t):
+    """Return t * logsumexp(pieces / t) over the listed pieces (a scalar, params' dtype)."""
+    W = params[0]
+    H = params[1] if len(params) > 1 else None
+    P = local_pieces(objective, W, H, nbr)
+    return t * jax.nn.logsumexp(P * (1 / t))
+
+
+@partial(jax.jit, static_argnames=("objective", "n", "total"))
+def _steps(objective, params, state, nbr, s0, t0, t1, lr0, lr1, *, n: int, total: int):
+    """Run steps s0 .. s0+n-1 of a schedule of `total` steps; return (params, Adam state)."""
+    dt = params[0].dtype
+    opt = optax.scale_by_adam()
+
+    def step(i, carry):
+        p, st = carry
+        s = s0 + i
+        t = search._geometric(t0, t1, s, total, dt)
+        lr = search._geometric(lr0, lr1, s, total, dt)
+        g = jax.grad(lambda q: local_surrogate(objective, q, nbr, t))(p)
+        g = tuple(search._tangent(x, gx) for x, gx in zip(p, g, strict=True))
+        u, st = opt.update(g, st, p)
+        p = tuple(search._normalize(x - lr * ux) for x, ux in zip(p, u, strict=True))
+        return p, st
+
+    return jax.lax.fori_loop(0, n, step, (params, state))
+
+
+def _phase(objective, params, m, block, refresh, total, t0, t1, lr0, lr1):
+    """Run a whole schedule of `total` steps, refreshing the lists every `refresh` steps."""
+    state = optax.scale_by_adam().init(params)
+    done = 0
+    while done < total:
+        n = min(refresh, total - done)
+        H = params[1] if len(params) > 1 else params[0]
+        nbr = neighbor_lists(objective, params[0], H, m=m, block=block)
+        params, state = _steps(
+            objective, params, state, nbr, done, t0, t1, lr0, lr1, n=n, total=total
+        )
+        done += n
+    return params
+
+
+def search_neighbors(
+    objective: str,
+    d: int,
+    K: int,
+    config,
+    *,
+    m: int,
+    refresh: int = REFRESH,
+    restarts: int | None = None,
+    block: int | None = None,
+) -> stream.StreamOutput:
+    """Return the neighbour-list search of cell (d, K) under ``config`` (a SolveConfig), with
+    ``m`` listed pieces per point refreshed every ``refresh`` steps, one restart at a time.
+
+    ``restarts`` defaults to ``min(config.restarts, stream.MAX_STREAM_RESTARTS)``.  Values are
+    the exact float64 objectives over all pieces.
+    """
+    _check(objective, K, m, refresh)
+    t_start = time.perf_counter()
+    b = stream.default_block(K) if block is None else stream._check_block(block)
+    R = min(config.restarts, stream.MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
+    if R < 1:
+        raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
+    n_fine = int(np.ceil(search.REFINE_FRACTION * config.steps))
+    codes, feats, values = [], [], []
+    for r in range(R):
+        W0, H0 = search.initial_point(objective, d, K, r, config.seed, dtype=config.search_dtype)
+        p = (jnp.asarray(W0),) if H0 is None else (jnp.asarray(W0), jnp.asarray(H0))
+        t0 = search.T_STARTS[r % len(search.T_STARTS)]
+        p = _phase(
+            objective, p, m, b, refresh, config.steps, t0, search.T_END,
+            search.LR_START, search.LR_END,
+        )  # fmt: skip
+        p = tuple(search._normalize(x.astype(jnp.float64)) for x in p)
+        if n_fine:
+            p = _phase(
+                objective, p, m, b, refresh, n_fine, search.T_END, search.T_FINE,
+                search.LR_END, search.LR_FINE,
+            )  # fmt: skip
+        W = np.asarray(p[0], np.float64)
+        H = np.asarray(p[1], np.float64) if len(p) > 1 else None
+        values.append(stream.stream_true_value(objective, W, H, block=b))
+        codes.append(W)
+        feats.append(H)
+    features = np.stack(feats) if objective in WITH_FEATURES else None
+    return stream.StreamOutput(
+        np.stack(codes), features, np.asarray(values, np.float64), time.perf_counter() - t_start, b
+    )
+
+
+def neighbor_memory(d: int, K: int, m: int, *, block: int | None = None) -> int:
+    """Return the estimated peak bytes of :func:`search_neighbors` (float64 refinement): the
+    gathered (K, m, d) neighbours and their gradient, the (K, d) variables with Adam's state,
+    and one (block, K) block of the list refresh."""
+    b = stream.default_block(K) if block is None else block
+    return int(8 * (3 * K * m * d + 2 * 12 * K * d + 3 * b * K))
+
+
+__all__ = [
+    "OBJECTIVES",
+    "REFRESH",
+    "local_pieces",
+    "local_surrogate",
+    "neighbor_lists",
+    "neighbor_memory",
+    "search_neighbors",
+]
