@@ -23,6 +23,21 @@ def _fail(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line ``spherecodes <cmd>: error: ...`` (exit 2),
+    like every other bad input (``--help`` still prints the full usage)."""
+
+    def error(self, message):
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        sys.exit(_fail(command, f"{message} (see {self.prog} --help)") if command else
+                 _fail_top(f"{message} (see {PROG} --help)"))  # fmt: skip
+
+
+def _fail_top(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _os_message(path: str, err: OSError) -> str:
     if isinstance(err, FileNotFoundError):
         return f"{path}: no such file"
@@ -155,6 +170,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 f"--objective {bad[0] if bad else ''!r} is unknown: choose from "
                 f"{', '.join(OBJECTIVES)}"
             )
+        for name, users in (("tau", ("ce", "wd")), ("lam", ("wd",))):
+            if getattr(args, name) is not None and not set(users) & set(objectives):
+                raise ValueError(
+                    f"--{name} applies to objective {' and '.join(users)} only; "
+                    f"the sweep has {', '.join(objectives)}"
+                )
     except ValueError as e:
         return _fail("sweep", str(e))
     from spherecodes.sweep import run_sweep
@@ -257,8 +278,8 @@ def _add_table(sub) -> None:
     # Plain strings, parsed in cmd_table, so that every bad value gives one error line.
     p.add_argument("kind", metavar="KIND", help="cohn-kumar, tammes or gnc-figures")
     p.add_argument("--out", metavar="FILE", help="output CSV (default: tables/<kind>.csv)")
-    p.add_argument("--d", metavar="D", default="3", help="tammes: dimension (default 3)")
-    p.add_argument("--K", metavar="RANGE", default="4:130", help="tammes: a:b and/or lists")
+    p.add_argument("--d", metavar="D", help="tammes: dimension (default 3)")
+    p.add_argument("--K", metavar="RANGE", help="tammes: a:b and/or lists (default 4:130)")
     p.add_argument(
         "--name", action="append", metavar="NAME", help="cohn-kumar: only this code (repeat)"
     )
@@ -292,10 +313,22 @@ def cmd_table(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"table kind {args.kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}"
             )
+        only = {
+            "d": ("tammes", args.d),
+            "K": ("tammes", args.K),
+            "name": ("cohn-kumar", args.name),
+            "max-points": ("cohn-kumar", args.max_points),
+        }
+        for name, (kind, value) in only.items():
+            if value is not None and args.kind != kind:
+                raise ValueError(f"--{name} applies to table {kind} only, not {args.kind}")
+        max_points = integer("max-points", args.max_points)
+        if max_points is not None and max_points < 1:
+            raise ValueError(f"--max-points={max_points} is too small: need max-points >= 1")
         opts = {
-            "d": integer("d", args.d),
-            "Ks": parse_range(args.K, name="K", minimum=2),
-            "max_points": integer("max-points", args.max_points),
+            "d": integer("d", "3" if args.d is None else args.d),
+            "Ks": parse_range("4:130" if args.K is None else args.K, name="K", minimum=2),
+            "max_points": max_points,
             "restarts": integer("restarts", args.restarts),
             "steps": integer("steps", args.steps),
             "seed": integer("seed", args.seed),
@@ -330,9 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand registered."""
     from spherecodes import __version__
 
-    parser = argparse.ArgumentParser(prog=PROG, description="A JAX toolkit for spherical codes.")
+    parser = _Parser(prog=PROG, description="A JAX toolkit for spherical codes.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(sub)
     return parser
@@ -342,12 +375,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line on `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except SystemExit as e:  # argparse exits on --help (0) and usage errors (2)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if extra:
+        return _fail(
+            args.command,
+            f"unrecognized arguments: {' '.join(extra)} (see {PROG} {args.command} --help)",
+        )
     return args.func(args)
 
 

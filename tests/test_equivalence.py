@@ -262,6 +262,11 @@ def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
         ["table", "cohn-kumar", "--name", "no such code"],
         ["table", "cohn-kumar", "--restarts", "-1"],
         ["table", "cohn-kumar", "--out", "x.txt"],
+        ["table", "cohn-kumar", "--max-points", "0"],
+        ["table", "tammes", "--name", "E8 roots"],
+        ["table", "gnc-figures", "--K", "4:8"],
+        ["table", "cohn-kumar", "--d", "3"],
+        ["table", "tammes", "--bogus"],
     ],
 )
 def test_cli_table_bad_arguments_exit_2_with_one_line(argv, capsys):

@@ -95,6 +95,11 @@ def test_same_seed_same_table(swept, tmp_path):
         (["--d", "3", "--K", "4", "--restarts", "0"], "restarts=0"),
         (["--d", "3", "--K", ""], "names no value"),
         (["--objective", "softmax", "--d", "512", "--K", "1000000"], "needs an estimated"),
+        (["--objective", "tammes", "--d", "3", "--K", "5", "--tau", "0.1"], "--tau applies"),
+        (["--objective", "ce", "--d", "3", "--K", "5", "--lam", "0.1"], "--lam applies"),
+        (["--objective", "ce", "--d", "3", "--K", "5", "--neighbors", "4"], "min-max objective"),
+        (["--d", "3", "--K", "5", "--neighbors", "-1"], "neighbors=-1"),
+        (["--d", "3", "--K", "5", "--restarts", "x"], "invalid int value"),
     ],
 )
 def test_bad_arguments(args, match, capsys, tmp_path):
