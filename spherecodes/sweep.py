@@ -10,6 +10,7 @@ already in results.csv with the same solver settings.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -100,8 +101,11 @@ def _same_settings(row: dict, config: SolveConfig) -> bool:
                 return False
         elif a != b:
             return False
-    # the search path is recorded in the device column only
-    return ("neighbour lists (m=" in str(row.get("device", ""))) == bool(config.neighbors)
+    # the neighbour-list setting is recorded in the device column only
+    found = re.search(r"neighbour lists \(m=(\d+)", str(row.get("device", "")))
+    if not config.neighbors:
+        return found is None
+    return found is not None and int(found.group(1)) == min(config.neighbors, int(row["K"]) - 1)
 
 
 def result_row_settings(config: SolveConfig) -> dict:

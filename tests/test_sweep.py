@@ -131,3 +131,15 @@ def test_out_that_is_a_file_is_one_error_line(tmp_path, capsys):
     rc = main(["sweep", "--d", "3", "--K", "4", "--out", str(blocker), *BUDGET])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "cannot write" in err[0], err
+
+
+def test_resume_tells_neighbour_list_sizes_apart(tmp_path):
+    kw = dict(restarts=1, steps=100, quiet=True)
+    first = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=3, **kw)
+    assert "neighbour lists (m=3" in first[0]["device"]
+    again = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=3, **kw)
+    assert again[0]["seconds"] == first[0]["seconds"]  # skipped: same settings
+    other = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=4, **kw)
+    assert "neighbour lists (m=4" in other[0]["device"]
+    dense = run_sweep(["tammes"], [3], [12], tmp_path, **kw)
+    assert "neighbour" not in dense[0]["device"]
