@@ -19,6 +19,7 @@ solver :func:`spherecodes.hull.one_vs_rest` on codes small enough for both.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -46,6 +47,7 @@ __all__ = [
     "cohn_kumar_rows",
     "tammes_rows",
     "tammes_restarts",
+    "remeasure_tammes",
     "gnc_figures_rows",
     "shared_data_dir",
     "write_with_sidecar",
@@ -527,6 +529,50 @@ def tammes_restarts(K: int) -> int:
     return max(TAMMES_MIN_RESTARTS, 2 ** int(np.floor(np.log2(r))))
 
 
+def _tammes_measures(code: np.ndarray, best) -> dict:
+    """Return the measured columns of a Tammes-table row (best: (angle, proven) or None)."""
+    from spherecodes.report import measure_code
+
+    m = measure_code(code)
+    return {
+        "max_inner": m["max_inner"],
+        "min_angle_deg": m["min_angle_deg"],
+        "best_known_min_angle_deg": None if best is None else best[0],
+        "angle_deficit_deg": None if best is None else best[0] - m["min_angle_deg"],
+        "proven_optimal": None if best is None else best[1],
+        "rho_1v1": m["rho_1v1"],
+        "rho_1vr": m["rho_1vr"],
+        "rho_1vr_gap": m["rho_1vr_gap"],
+        "c11_lower_end": at_c11_lower_end(m["rho_1v1"], m["rho_1vr"]),
+        "tammes_rattlers": len(m["tammes_rattlers"]),
+        "softmax_rattlers": len(m["softmax_rattlers"]),
+    }
+
+
+def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
+    """Recompute the measured columns of a Tammes table at `path` from its saved codes
+    (``<stem>_codes/pack.d.K.txt``) with the current measuring core; rewrite the table
+    atomically (its sidecar gains ``remeasured``) and return the rows.  Solver columns stay."""
+    from spherecodes.io import read_code
+
+    path = Path(path)
+    rows = tables.read_table(path, required=TAMMES_COLUMNS)
+    codes_dir = path.with_name(path.stem + "_codes")
+    best: dict[int, dict] = {}
+    for row in rows:
+        d, K = int(row["d"]), int(row["K"])
+        if d not in best:
+            best[d] = best_known_tammes(d)
+        code = read_code(codes_dir / f"pack.{d}.{K}.txt")
+        row.update(_tammes_measures(code, best[d].get(K)))
+    tables.write_table(path, rows, TAMMES_COLUMNS)
+    side = tables.sidecar_path(path)
+    meta = json.loads(side.read_text()) if side.exists() else {}
+    meta["remeasured"] = {"at": tables.now(), "versions": tables.versions()}
+    tables.write_sidecar(side, meta)
+    return rows
+
+
 def tammes_rows(
     d: int,
     Ks: Sequence[int],
@@ -544,7 +590,6 @@ def tammes_rows(
     With ``codes_dir``, each code is written there as ``pack.{d}.{K}.txt`` (Sloane's naming,
     d numbers per line, exact float64 round trip) as soon as its row is done.
     """
-    from spherecodes.report import measure_code
     from spherecodes.solvers import SolveConfig, solve_grid
 
     best = best_known_tammes(d)
@@ -561,22 +606,8 @@ def tammes_rows(
         cfg = SolveConfig(objective="tammes", seed=seed, restarts=n_restarts, **kw)
 
         def on_result(res, cfg=cfg) -> None:
-            m = measure_code(res.code)
-            bk = best.get(res.K)
-            row = {
-                "d": res.d,
-                "K": res.K,
-                "max_inner": m["max_inner"],
-                "min_angle_deg": m["min_angle_deg"],
-                "best_known_min_angle_deg": None if bk is None else bk[0],
-                "angle_deficit_deg": None if bk is None else bk[0] - m["min_angle_deg"],
-                "proven_optimal": None if bk is None else bk[1],
-                "rho_1v1": m["rho_1v1"],
-                "rho_1vr": m["rho_1vr"],
-                "rho_1vr_gap": m["rho_1vr_gap"],
-                "c11_lower_end": at_c11_lower_end(m["rho_1v1"], m["rho_1vr"]),
-                "tammes_rattlers": len(m["tammes_rattlers"]),
-                "softmax_rattlers": len(m["softmax_rattlers"]),
+            row = {"d": res.d, "K": res.K, **_tammes_measures(res.code, best.get(res.K))}
+            row.update({
                 "kkt_residual": res.kkt_residual,
                 "success_rate": res.success_rate,
                 "restarts": cfg.restarts,
@@ -584,7 +615,7 @@ def tammes_rows(
                 "seed": cfg.seed,
                 "seconds": round(res.seconds, 3),
                 "device": res.device,
-            }
+            })  # fmt: skip
             if codes_dir is not None:
                 from spherecodes.io import write_code
 

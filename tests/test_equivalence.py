@@ -191,6 +191,17 @@ def test_tammes_rows_write_codes_that_measure_as_the_rows(tmp_path):
         assert abs(r["min_angle_deg"] - 360 / r["K"]) < 1e-9  # the regular K-gon
 
 
+def test_remeasure_tammes_recomputes_from_the_codes(tmp_path):
+    codes = tmp_path / "t_codes"
+    rows = eq.tammes_rows(2, [6], restarts=2, steps=300, codes_dir=codes)
+    path = tmp_path / "t.csv"
+    tables.write_table(path, [{**rows[0], "rho_1vr": -1.0, "rho_1vr_gap": 1.0}], eq.TAMMES_COLUMNS)
+    (fixed,) = eq.remeasure_tammes(path)
+    assert fixed["rho_1vr"] == pytest.approx(1 - math.cos(math.radians(60)), abs=1e-12)  # hexagon
+    assert fixed["rho_1vr_gap"] <= 1e-10 and fixed["seconds"] == rows[0]["seconds"]
+    assert "remeasured" in json.loads(tables.sidecar_path(path).read_text())
+
+
 def test_tammes_default_restarts_keep_the_work_per_cell():
     assert [eq.tammes_restarts(K) for K in (4, 64)] == [512, 512]
     for K in range(65, 400):
