@@ -135,7 +135,7 @@ def _add_sweep(sub) -> None:
         type=int,
         default=0,
         metavar="M",
-        help="search with each point's M largest pieces only, lists refreshed every 50 steps "
+        help="search with each point's M largest pieces only, lists refreshed every 10 steps "
         "(for K in the thousands; tammes, grassmannian, softmax, hardmax)",
     )
     p.add_argument("--out", default="spherecodes-out", metavar="DIR", help="output folder")
