@@ -9,6 +9,7 @@ already in results.csv with the same solver settings.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -195,6 +196,9 @@ def run_sweep(
         "start": tables.now(),
         "end": None,
     }
+    earlier = _earlier_runs(out / "run.json")
+    if earlier:
+        meta["previous_runs"] = earlier  # a resumed run keeps the provenance of earlier ones
     tables.write_sidecar(out / "run.json", meta)
 
     configs = []
@@ -255,6 +259,18 @@ def run_sweep(
     final = [rows[k] for k in sorted(rows, key=order)]
     tables.write_table(csv_path, final, tables.SWEEP_COLUMNS)
     return final
+
+
+def _earlier_runs(path: Path) -> list[dict]:
+    """Return the runs recorded in an existing run.json, oldest first (empty if none)."""
+    if not path.is_file():
+        return []
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    runs = list(old.pop("previous_runs", []))
+    return [*runs, old]
 
 
 def load_code(path: str | Path) -> np.ndarray:

@@ -143,3 +143,6 @@ def test_resume_tells_neighbour_list_sizes_apart(tmp_path):
     assert "neighbour lists (m=4" in other[0]["device"]
     dense = run_sweep(["tammes"], [3], [12], tmp_path, **kw)
     assert "neighbour" not in dense[0]["device"]
+    runs = json.loads((tmp_path / "run.json").read_text())
+    assert len(runs["previous_runs"]) == 3  # every resumed run keeps the earlier provenance
+    assert all("command" in r and "start" in r for r in runs["previous_runs"])
