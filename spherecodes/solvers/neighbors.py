@@ -27,7 +27,6 @@ on the lists.  Smooth objectives (ce, wd) have no such locality and are not offe
 
 from __future__ import annotations
 
-import time
 from functools import partial
 
 import jax
@@ -36,7 +35,6 @@ import numpy as np
 import optax
 
 from spherecodes.solvers import search, stream
-from spherecodes.solvers.search import WITH_FEATURES
 
 #: Objectives the neighbour-list search accepts.
 OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax")
@@ -151,19 +149,10 @@ def search_neighbors(
     the exact float64 objectives over all pieces.
     """
     _check(objective, K, m, refresh)
-    t_start = time.perf_counter()
-    b = stream.default_block(K) if block is None else stream._check_block(block)
-    R = min(config.restarts, stream.MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
-    if R < 1:
-        raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
-    n_fine = int(np.ceil(search.REFINE_FRACTION * config.steps))
-    codes, feats, values = [], [], []
-    for r in range(R):
-        W0, H0 = search.initial_point(objective, d, K, r, config.seed, dtype=config.search_dtype)
-        p = (jnp.asarray(W0),) if H0 is None else (jnp.asarray(W0), jnp.asarray(H0))
-        t0 = search.T_STARTS[r % len(search.T_STARTS)]
+
+    def one(params, t_start, n_fine, b):
         p = _phase(
-            objective, p, m, b, refresh, config.steps, t0, search.T_END,
+            objective, params, m, b, refresh, config.steps, t_start, search.T_END,
             search.LR_START, search.LR_END,
         )  # fmt: skip
         p = tuple(search._normalize(x.astype(jnp.float64)) for x in p)
@@ -172,15 +161,9 @@ def search_neighbors(
                 objective, p, m, b, refresh, n_fine, search.T_END, search.T_FINE,
                 search.LR_END, search.LR_FINE,
             )  # fmt: skip
-        W = np.asarray(p[0], np.float64)
-        H = np.asarray(p[1], np.float64) if len(p) > 1 else None
-        values.append(stream.stream_true_value(objective, W, H, block=b))
-        codes.append(W)
-        feats.append(H)
-    features = np.stack(feats) if objective in WITH_FEATURES else None
-    return stream.StreamOutput(
-        np.stack(codes), features, np.asarray(values, np.float64), time.perf_counter() - t_start, b
-    )
+        return p
+
+    return stream.run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
 def neighbor_memory(d: int, K: int, m: int, *, block: int | None = None) -> int:

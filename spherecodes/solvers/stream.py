@@ -422,6 +422,38 @@ def refine_steps(objective: str, params, tau, lam, *, steps: int, block: int):
     )
 
 
+def run_restarts(objective: str, d: int, K: int, config, one_restart, *, block, restarts):
+    """Return the StreamOutput of restarts run one after the other by ``one_restart``.
+
+    ``one_restart(params, t_start, n_fine, block)`` takes restart r's starting params (the
+    dense search's :func:`search.initial_point`, in ``config.search_dtype``) and its starting
+    temperature (the dense search's portfolio ``T_STARTS[r % 2]``) and returns float64 params
+    after ``config.steps`` search and ``n_fine`` refinement steps; each result is then
+    measured exactly in float64 (:func:`stream_true_value`).  ``restarts`` None means
+    ``min(config.restarts, MAX_STREAM_RESTARTS)``; ``block`` None the default block.
+    """
+    t0 = time.perf_counter()
+    b = default_block(K) if block is None else _check_block(block)
+    R = min(config.restarts, MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
+    if R < 1:
+        raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
+    n_fine = int(np.ceil(search.REFINE_FRACTION * config.steps))
+    codes, feats, values = [], [], []
+    for r in range(R):
+        W0, H0 = search.initial_point(objective, d, K, r, config.seed, dtype=config.search_dtype)
+        params = (jnp.asarray(W0),) if H0 is None else (jnp.asarray(W0), jnp.asarray(H0))
+        p = one_restart(params, _T_STARTS[r % len(_T_STARTS)], n_fine, b)
+        W = np.asarray(p[0], np.float64)
+        H = np.asarray(p[1], np.float64) if len(p) > 1 else None
+        values.append(stream_true_value(objective, W, H, tau=config.tau, lam=config.lam, block=b))
+        codes.append(W)
+        feats.append(H)
+    features = np.stack(feats) if objective in WITH_FEATURES else None
+    return StreamOutput(
+        np.stack(codes), features, np.asarray(values, np.float64), time.perf_counter() - t0, b
+    )
+
+
 def search_stream(
     objective: str,
     d: int,
@@ -440,30 +472,14 @@ def search_stream(
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
-    t0 = time.perf_counter()
-    b = default_block(K) if block is None else _check_block(block)
-    R = min(config.restarts, MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
-    if R < 1:
-        raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
-    n_fine = int(np.ceil(search.REFINE_FRACTION * config.steps))
-    codes, feats, values = [], [], []
-    for r in range(R):
-        W0, H0 = search.initial_point(objective, d, K, r, config.seed, dtype=config.search_dtype)
-        params = (jnp.asarray(W0),) if H0 is None else (jnp.asarray(W0), jnp.asarray(H0))
-        t_start = _T_STARTS[r % len(_T_STARTS)]  # the dense search's portfolio of restarts
+
+    def one(params, t_start, n_fine, b):
         p = search_steps(
             objective, params, config.tau, config.lam, t_start, steps=config.steps, block=b
         )
-        p = refine_steps(objective, p, config.tau, config.lam, steps=n_fine, block=b)
-        W = np.asarray(p[0], np.float64)
-        H = np.asarray(p[1], np.float64) if len(p) > 1 else None
-        values.append(stream_true_value(objective, W, H, tau=config.tau, lam=config.lam, block=b))
-        codes.append(W)
-        feats.append(H)
-    features = np.stack(feats) if objective in WITH_FEATURES else None
-    return StreamOutput(
-        np.stack(codes), features, np.asarray(values, np.float64), time.perf_counter() - t0, b
-    )
+        return refine_steps(objective, p, config.tau, config.lam, steps=n_fine, block=b)
+
+    return run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
 # --------------------------------------------------------------------------------------------
