@@ -25,7 +25,6 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 import spherecodes  # noqa: F401  (x64)
@@ -49,9 +48,10 @@ def bench_speed(objective, d, K, ms, steps, rows):
     W0, H0 = search.initial_point(objective, d, K, 0, 0, dtype="float32")
     p = (jnp.asarray(W0),) if H0 is None else (jnp.asarray(W0), jnp.asarray(H0))
     b = stream.default_block(K)
-    t_full = _time(
-        lambda: stream.search_steps(objective, p, 0.05, 5e-3, 0.01, steps=steps, block=b)
-    ) / steps
+    t_full = (
+        _time(lambda: stream.search_steps(objective, p, 0.05, 5e-3, 0.01, steps=steps, block=b))
+        / steps
+    )
     rows.append(dict(kind="speed", objective=objective, d=d, K=K, m="all", step_s=t_full,
                      refresh_s="", amortized_s=t_full, speedup=1.0))  # fmt: skip
     state = optax.scale_by_adam().init(p)
@@ -59,10 +59,14 @@ def bench_speed(objective, d, K, ms, steps, rows):
     for m in ms:
         t_list = _time(lambda m=m: NB.neighbor_lists(objective, p[0], Hl, m=m, block=b))
         nbr = NB.neighbor_lists(objective, p[0], Hl, m=m, block=b)
-        t_step = _time(
-            lambda nbr=nbr: NB._steps(objective, p, state, nbr, 0, 0.01, 1e-5, 0.02, 1e-5,
-                                      n=steps, total=1000)  # fmt: skip
-        ) / steps
+        t_step = (
+            _time(
+                lambda nbr=nbr: NB._steps(
+                    objective, p, state, nbr, 0, 0.01, 1e-5, 0.02, 1e-5, n=steps, total=1000
+                )  # fmt: skip
+            )
+            / steps
+        )
         amort = t_step + t_list / NB.REFRESH
         rows.append(dict(kind="speed", objective=objective, d=d, K=K, m=m, step_s=t_step,
                          refresh_s=t_list, amortized_s=amort, speedup=t_full / amort))  # fmt: skip
@@ -112,7 +116,8 @@ def main() -> None:
         "",
         f"Machine: {machine}, jax {jax.__version__}, devices {jax.devices()}.",
         "",
-        "| objective | d | K | m | step (s) | refresh (s) | per step incl. refresh (s) | speed-up |",
+        "| objective | d | K | m | step (s) | refresh (s) | per step incl. refresh (s) "
+        "| speed-up |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -19,7 +19,7 @@ EXIT_USAGE = 2  # bad input or bad usage, like argparse
 def _fail(command: str, message: str) -> int:
     """Print one error line for `command` on stderr and return the usage exit status."""
     one_line = " ".join(str(message).split())
-    print(f"{PROG} {command}: error: {one_line}", file=sys.stderr)
+    print(f"{' '.join([PROG, command]).strip()}: error: {one_line}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -29,13 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
-        sys.exit(_fail(command, f"{message} (see {self.prog} --help)") if command else
-                 _fail_top(f"{message} (see {PROG} --help)"))  # fmt: skip
-
-
-def _fail_top(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return EXIT_USAGE
+        sys.exit(_fail(command, f"{message} (see {self.prog} --help)"))
 
 
 def _os_message(path: str, err: OSError) -> str:
@@ -272,7 +266,8 @@ def _add_table(sub) -> None:
         description="Build a published table and write it as CSV with a JSON sidecar. "
         "cohn-kumar: every Cohn-Kumar Table 1 code (d <= 100) as a Softmax Code "
         "(GNC footnote 6); tammes: best Tammes codes for --d over --K beside the best-known "
-        "angles, with the codes in <out>_codes/pack.d.K.txt; gnc-figures: optimal rho_1vr for the GNC paper's Figures 2 and 8, and the "
+        "angles, with the codes in <out>_codes/pack.d.K.txt; gnc-figures: the best rho_1vr "
+        "found (certified lower bounds) for the GNC paper's Figures 2 and 8, and the "
         "Figure 12 table (gnc_figure12.csv beside --out).",
     )
     # Plain strings, parsed in cmd_table, so that every bad value gives one error line.

@@ -17,28 +17,78 @@ from spherecodes.cli import main
 
 def test_cohn_kumar_columns_are_pinned():
     assert eq.COHN_KUMAR_COLUMNS == (
-        "name", "d", "K", "inner_products", "min_angle_deg", "rho_1v1", "rho_1vr",
-        "rho_1vr_gap", "rho_1vr_method", "tammes_rattlers", "softmax_rattlers", "c11_lower_end",
-        "theorem39_lower", "theorem39_upper", "theorem39_valid", "levenshtein_min_angle_deg",
-        "local_method", "local_rho_1vr", "local_residual", "random_rho_1vr", "random_restarts",
-        "random_steps", "random_reason", "verdict", "seconds",
+        "name",
+        "d",
+        "K",
+        "inner_products",
+        "min_angle_deg",
+        "rho_1v1",
+        "rho_1vr",
+        "rho_1vr_gap",
+        "rho_1vr_method",
+        "tammes_rattlers",
+        "softmax_rattlers",
+        "c11_lower_end",
+        "theorem39_lower",
+        "theorem39_upper",
+        "theorem39_valid",
+        "levenshtein_min_angle_deg",
+        "local_method",
+        "local_rho_1vr",
+        "local_residual",
+        "random_rho_1vr",
+        "random_restarts",
+        "random_steps",
+        "random_reason",
+        "verdict",
+        "seconds",
     )
 
 
 def test_tammes_columns_are_pinned():
     assert eq.TAMMES_COLUMNS == (
-        "d", "K", "max_inner", "min_angle_deg", "best_known_min_angle_deg", "angle_deficit_deg",
-        "proven_optimal", "rho_1v1", "rho_1vr", "rho_1vr_gap", "c11_lower_end",
-        "tammes_rattlers", "softmax_rattlers", "kkt_residual", "success_rate", "restarts",
-        "steps", "seed", "seconds", "device",
+        "d",
+        "K",
+        "max_inner",
+        "min_angle_deg",
+        "best_known_min_angle_deg",
+        "angle_deficit_deg",
+        "proven_optimal",
+        "rho_1v1",
+        "rho_1vr",
+        "rho_1vr_gap",
+        "c11_lower_end",
+        "tammes_rattlers",
+        "softmax_rattlers",
+        "kkt_residual",
+        "success_rate",
+        "restarts",
+        "steps",
+        "seed",
+        "seconds",
+        "device",
     )
 
 
 def test_gnc_figures_columns_are_pinned():
     assert eq.GNC_FIGURES_COLUMNS == (
-        "figure", "d", "K", "rho_1vr", "rho_1vr_gap", "min_angle_deg", "rho_1v1",
-        "softmax_rattlers", "theorem39_lower", "theorem39_upper", "success_rate", "restarts",
-        "steps", "seed", "seconds", "device", "reason",
+        "figure",
+        "d",
+        "K",
+        "rho_1vr",
+        "rho_1vr_gap",
+        "min_angle_deg",
+        "rho_1v1",
+        "softmax_rattlers",
+        "theorem39_lower",
+        "theorem39_upper",
+        "success_rate",
+        "restarts",
+        "steps",
+        "seed",
+        "seconds",
+        "device",
+        "reason",
     )
 
 
@@ -223,9 +273,7 @@ def test_best_known_reads_shared_data(shared_data, monkeypatch):
 
 
 def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
-    rows = eq.gnc_figures_rows(
-        [("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0
-    )
+    rows = eq.gnc_figures_rows([("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0)
     r = rows[0]
     assert tuple(r) == eq.GNC_FIGURES_COLUMNS
     assert r["rho_1vr"] is None and r["reason"].startswith("not run")
@@ -233,7 +281,6 @@ def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
 
 
 # ----------------------------------------------------------------------------- CLI
-
 
 
 def test_gnc_figures_big_cell_uses_neighbour_lists():
@@ -246,6 +293,7 @@ def test_gnc_figures_big_cell_uses_neighbour_lists():
     # Theorem C.11 and Theorem 3.9 hold for whatever code was found
     assert r["rho_1v1"] ** 2 / 2 - 1e-12 <= r["rho_1vr"] <= r["rho_1v1"] + 1e-12
     assert r["rho_1vr"] <= r["theorem39_upper"]
+
 
 def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
     out = tmp_path / "ck.csv"
