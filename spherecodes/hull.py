@@ -352,6 +352,10 @@ def min_norm_point(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     host re-solve of points that the batched Wolfe solve leaves uncertified, and by the polish.
     """
     U = np.asarray(U, dtype=np.float64)
+    if U.ndim != 2 or U.shape[0] < 1 or U.shape[1] < 1:
+        raise ValueError(f"U must be a 2-D array with at least one row; got shape {U.shape}")
+    if not np.all(np.isfinite(U)):
+        raise ValueError("U has NaN or infinite entries")
     m = U.shape[0]
     if m == 1:
         return U[0].copy(), np.ones(1)

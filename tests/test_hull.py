@@ -234,6 +234,15 @@ def test_min_norm_point_on_a_degenerate_face():
     assert np.all(lam[np.r_[0:10, 18:28]] == 0)
 
 
+def test_min_norm_point_bad_input():
+    with pytest.raises(ValueError, match="U must be a 2-D"):
+        hull.min_norm_point(np.ones(3))
+    with pytest.raises(ValueError, match="U must be a 2-D"):
+        hull.min_norm_point(np.ones((0, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        hull.min_norm_point(np.array([[1.0, np.nan]]))
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), m=st.integers(2, 40), n=st.integers(2, 12))
 def test_min_norm_point_certificate(seed, m, n):
