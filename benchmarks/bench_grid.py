@@ -6,7 +6,8 @@ Times ``solve_grid`` over the whole grid (one program per padded bucket, rows of
 one batch axis) and a Python loop of ``solve`` calls over the same cells with the same config
 (each cell its own batch), both after a warm-up that compiles every program they need, and
 reports cells per minute, the ratio, and per-cell success rates against the best-known angles
-where ../shared/data has them.  Writes benchmarks/results/grid.csv and grid.md.
+where the package's copy of Sloane's table has them.  Writes benchmarks/results/grid.csv
+and grid.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import jax
 
 import spherecodes  # noqa: F401  (x64 on)
+from spherecodes.equivalence import best_known_tammes
 from spherecodes.measures import min_angle_deg
 from spherecodes.solvers import SolveConfig, solve, solve_grid
 from spherecodes.sweep import parse_range
@@ -30,13 +32,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def best_known(d: int) -> dict[int, float]:
-    """Return {K: best-known angle} for d = 3 from ../shared/data, or {}."""
-    shared = Path(os.environ.get("SPHERECODES_SHARED", HERE.parent.parent / "shared"))
-    path = shared / "data" / "tammes_d3_best_known.csv"
-    if d != 3 or not path.is_file():
-        return {}
-    with open(path) as f:
-        return {int(r["K"]): float(r["best_known_min_angle_deg"]) for r in csv.DictReader(f)}
+    """Return {K: best-known angle in degrees} from the package's copy of Sloane's table, or {}."""
+    return {K: angle for K, (angle, _) in best_known_tammes(d).items()}
 
 
 def main() -> None:

@@ -35,9 +35,9 @@ import spherecodes  # noqa: E402,F401  (float64 on)
 from benchmarks.peers import run_gnc, run_pymanopt  # noqa: E402
 from benchmarks.peers.common import Trace, best_at, max_inner, time_to_target  # noqa: E402
 from spherecodes import known  # noqa: E402
+from spherecodes.equivalence import best_known_tammes  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-TAMMES_D3 = Path("/work/shared/data/tammes_d3_best_known.csv")
 LOOSE_DEG, EXACT_DEG = 1e-3, 1e-6
 
 #: Higher-dimensional cells whose optimum is proven: sharp codes of Cohn & Kumar's Table 1
@@ -76,13 +76,8 @@ def machine_description() -> str:
 
 
 def d3_best_known() -> dict[int, float]:
-    """Return {K: best-known minimal angle (deg)} for d = 3 from the shared Sloane table."""
-    out = {}
-    if TAMMES_D3.exists():
-        with TAMMES_D3.open() as f:
-            for row in csv.DictReader(f):
-                out[int(row["K"])] = float(row["best_known_min_angle_deg"])
-    return out
+    """Return {K: best-known minimal angle (deg)} for d = 3 from the package's Sloane table."""
+    return {K: angle for K, (angle, _) in best_known_tammes(3).items()}
 
 
 def reference(d: int, K: int, table: dict[int, float]) -> tuple[float, str]:

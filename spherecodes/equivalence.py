@@ -49,7 +49,7 @@ __all__ = [
     "tammes_restarts",
     "remeasure_tammes",
     "gnc_figures_rows",
-    "shared_data_dir",
+    "reference_data_dir",
     "write_with_sidecar",
 ]
 
@@ -493,18 +493,19 @@ def cohn_kumar_rows(
 # ---------------------------------------------------------------------------------------------
 
 
-def shared_data_dir() -> Path:
-    """Return the shared data folder: $SPHERECODES_SHARED/data, else ../shared/data beside the
-    repository root."""
-    env = os.environ.get("SPHERECODES_SHARED")
-    base = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-    return base / "data"
+def reference_data_dir() -> Path:
+    """Return the folder of the reference data shipped with the package (``spherecodes/data``)."""
+    return Path(__file__).resolve().parent / "data"
 
 
-def best_known_tammes(d: int) -> dict[int, tuple[float, str]]:
-    """Return {K: (best-known min angle in degrees, proven_optimal)} for dimension d, from the
-    shared ``tammes_d{d}_best_known.csv`` (empty when the file is absent)."""
-    path = shared_data_dir() / f"tammes_d{d}_best_known.csv"
+def best_known_tammes(
+    d: int, *, reference_dir: str | os.PathLike | None = None
+) -> dict[int, tuple[float, str]]:
+    """Return {K: (best-known min angle in degrees, proven_optimal)} for dimension d, from
+    ``tammes_d{d}_best_known.csv`` in `reference_dir` (default: the package's copy of Sloane's
+    table, :func:`reference_data_dir`); empty when there is no such file for d."""
+    base = Path(reference_dir) if reference_dir is not None else reference_data_dir()
+    path = base / f"tammes_d{d}_best_known.csv"
     if not path.is_file():
         return {}
     out = {}
@@ -582,17 +583,19 @@ def tammes_rows(
     seed: int = 0,
     codes_dir: str | os.PathLike | None = None,
     on_row: Callable[[dict], None] | None = None,
+    reference_dir: str | os.PathLike | None = None,
 ) -> list[dict]:
     """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code measured
-    exactly, beside the best-known angle where ``../shared/data`` has one.
+    exactly, beside the best-known angle where :func:`best_known_tammes` has one.
 
     ``restarts`` None uses :func:`tammes_restarts` per K; ``steps`` None the solver default.
     With ``codes_dir``, each code is written there as ``pack.{d}.{K}.txt`` (Sloane's naming,
-    d numbers per line, exact float64 round trip) as soon as its row is done.
+    d numbers per line, exact float64 round trip) as soon as its row is done.  `reference_dir`
+    is passed to :func:`best_known_tammes`.
     """
     from spherecodes.solvers import SolveConfig, solve_grid
 
-    best = best_known_tammes(d)
+    best = best_known_tammes(d, reference_dir=reference_dir)
     rows: dict[int, dict] = {}
     if codes_dir is not None:
         codes_dir = Path(codes_dir)

@@ -1,4 +1,3 @@
-import os
 import pathlib
 
 import jax
@@ -6,17 +5,11 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
-SHARED = pathlib.Path(
-    os.environ.get(
-        "SPHERECODES_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared"
-    )
-)
+#: Reference data copied into the repository (see tests/data/README.md).
+DATA = pathlib.Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data():
-    """Path to ../shared/data, or skip when the reference data is absent."""
-    path = SHARED / "data"
-    if not path.is_dir():
-        pytest.skip(f"reference data not found at {path} (set SPHERECODES_SHARED)")
-    return path
+def ref_data():
+    """Path to tests/data: Sloane's best-known d = 3 table and coordinate files."""
+    return DATA

@@ -347,11 +347,8 @@ def test_levenshtein_size_is_increasing_in_s():
         assert np.all(np.diff(size) > 0)
 
 
-def test_levenshtein_bounds_best_known_tammes_codes(shared_data):
-    path = shared_data / "tammes_d3_best_known.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    with path.open() as f:
+def test_levenshtein_bounds_best_known_tammes_codes(ref_data):
+    with (ref_data / "tammes_d3_best_known.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) > 20
     sharp = {4, 6, 12}  # tetrahedron, octahedron, icosahedron

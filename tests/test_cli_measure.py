@@ -90,8 +90,8 @@ def test_icosahedron_json(tmp_path, capsys):
     assert r["levenshtein_min_angle_deg"] >= r["min_angle_deg"] - 1e-9
 
 
-def test_sloane_icosahedron_text_and_json(shared_data, capsys):
-    path = shared_data / "sloane_d3" / "pack.3.12.txt"
+def test_sloane_icosahedron_text_and_json(ref_data, capsys):
+    path = ref_data / "sloane_d3" / "pack.3.12.txt"
     r = _run_json(capsys, path)
     # Sloane's coordinates have 12 digits, which bounds the agreement.
     assert r["min_angle_deg"] == pytest.approx(63.4349488, abs=1e-7)

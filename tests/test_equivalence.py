@@ -261,13 +261,18 @@ def test_tammes_default_restarts_keep_the_work_per_cell():
         assert r <= eq.tammes_restarts(K - 1)
 
 
-def test_best_known_reads_shared_data(shared_data, monkeypatch):
-    monkeypatch.setenv("SPHERECODES_SHARED", str(shared_data.parent))
+def test_best_known_reads_the_package_copy_or_a_reference_dir(ref_data, tmp_path):
     best = eq.best_known_tammes(3)
+    assert sorted(best) == list(range(4, 31))
     assert abs(best[4][0] - math.degrees(math.acos(-1 / 3))) < 1e-6
-    monkeypatch.setenv("SPHERECODES_SHARED", str(shared_data / "nowhere"))
-    assert eq.best_known_tammes(3) == {}
-
+    assert best[13][1] == "yes" and best[15][1] == "no"
+    # The package's copy is the test data's (both Sloane's table, verbatim).
+    assert eq.best_known_tammes(3, reference_dir=ref_data) == best
+    assert (eq.reference_data_dir() / "tammes_d3_best_known.csv").read_bytes() == (
+        ref_data / "tammes_d3_best_known.csv"
+    ).read_bytes()
+    assert eq.best_known_tammes(3, reference_dir=tmp_path) == {}
+    assert eq.best_known_tammes(4) == {}
 
 # ----------------------------------------------------------------------------- GNC figures
 

@@ -28,14 +28,14 @@ def _write(path, text):
 # --- the reference files ------------------------------------------------------------------
 
 
-def _best_known(shared_data):
-    with open(shared_data / "tammes_d3_best_known.csv") as f:
+def _best_known(ref_data):
+    with open(ref_data / "tammes_d3_best_known.csv") as f:
         return {int(r["K"]): float(r["best_known_min_angle_deg"]) for r in csv.DictReader(f)}
 
 
-def test_every_sloane_file_matches_best_known_angle(shared_data):
-    best = _best_known(shared_data)
-    files = sorted((shared_data / "sloane_d3").glob("pack.3.*.txt"))
+def test_every_sloane_file_matches_best_known_angle(ref_data):
+    best = _best_known(ref_data)
+    files = sorted((ref_data / "sloane_d3").glob("pack.3.*.txt"))
     assert len(files) >= 20
     for f in files:
         d, K = name_shape(f)
@@ -47,8 +47,8 @@ def test_every_sloane_file_matches_best_known_angle(shared_data):
         assert abs(float(measures.min_angle_deg(code)) - best[K]) < 1e-6, f.name
 
 
-def test_sloane_file_with_trailers_and_dim(shared_data):
-    f = shared_data / "sloane_d3" / "pack.3.24.txt"
+def test_sloane_file_with_trailers_and_dim(ref_data):
+    f = ref_data / "sloane_d3" / "pack.3.24.txt"
     assert "date:" in f.read_text()  # the file really has trailer lines
     assert read_code(f, dim=3).shape == (24, 3)
     with pytest.raises(CodeFormatError, match="conflicts"):

@@ -15,7 +15,7 @@ from spherecodes.sweep import run_sweep
 
 SWEEP_COMMAND = "spherecodes sweep --objective tammes --d 2,3 --K 5,7 --restarts 4 --steps 200"
 FIG12_COMMAND = "figure12_rows(taus=(0.5, 0.1), restarts=4, steps=200)"
-# Best known (proven optimal) minimal angle of 7 points on S^2 (Sloane's table, shared/data).
+# Best known (proven optimal) minimal angle of 7 points on S^2 (Sloane's table, tests/data).
 TAMMES_3_7_DEG = 77.8695421
 
 

@@ -43,8 +43,8 @@ def _min_angle_deg(code):
     return np.degrees(2 * np.arctan2(np.linalg.norm(a - b), np.linalg.norm(a + b)))
 
 
-def _best_known(shared_data):
-    with open(shared_data / "tammes_d3_best_known.csv") as fh:
+def _best_known(ref_data):
+    with open(ref_data / "tammes_d3_best_known.csv") as fh:
         return {int(r["K"]): r for r in csv.DictReader(fh)}
 
 
@@ -65,9 +65,9 @@ _EXACT_D3 = {
 
 
 @pytest.mark.parametrize("K", [4, 5, 6, 7, 8, 9, 12, 13, 14, 20, 24, 30])
-def test_tammes_d3_reaches_best_known(shared_data, K):
-    best = _best_known(shared_data)[K]
-    code = read_code(shared_data / best["coordinates_file"])
+def test_tammes_d3_reaches_best_known(ref_data, K):
+    best = _best_known(ref_data)[K]
+    code = read_code(ref_data / best["coordinates_file"])
     r = polish("tammes", _perturb(code, 3e-3, seed=K))
     assert isinstance(r, PolishResult)
     angle = _min_angle_deg(r.code)
@@ -83,9 +83,9 @@ def test_tammes_d3_reaches_best_known(shared_data, K):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("K", range(4, 31))
-def test_tammes_d3_all_cells(shared_data, K):
-    best = _best_known(shared_data)[K]
-    code = read_code(shared_data / best["coordinates_file"])
+def test_tammes_d3_all_cells(ref_data, K):
+    best = _best_known(ref_data)[K]
+    code = read_code(ref_data / best["coordinates_file"])
     for seed in range(3):
         # 1e-3 noise: at 1e-2 some non-proven cells (K = 29) fall into nearby local optima
         r = polish("tammes", _perturb(code, 1e-3, seed=100 * K + seed))

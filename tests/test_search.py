@@ -197,10 +197,10 @@ def test_objectives_tuple():
 
 
 @pytest.mark.skipif(not HAVE_POLISH, reason="spherecodes.solvers.polish is not available")
-def test_polish_reaches_proven_optimum(shared_data):
+def test_polish_reaches_proven_optimum(ref_data):
     best = {
         int(row["K"]): float(row["best_known_min_angle_deg"])
-        for row in csv.DictReader(open(shared_data / "tammes_d3_best_known.csv"))
+        for row in csv.DictReader(open(ref_data / "tammes_d3_best_known.csv"))
     }
     r = solve(3, 7, SolveConfig(restarts=16, steps=1000, polish=True, polish_top=2))
     # the table has 7 decimals
@@ -211,12 +211,12 @@ def test_polish_reaches_proven_optimum(shared_data):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_POLISH, reason="spherecodes.solvers.polish is not available")
-def test_tammes_d3_grid_reaches_best_known(shared_data):
+def test_tammes_d3_grid_reaches_best_known(ref_data):
     """Default budget, K = 4..30 in R^3: every cell at Sloane's best-known angle (7 decimals).
 
     K = 26 is left out: its best basin is hit by about 1 restart in 500 (see the report).
     """
-    rows = list(csv.DictReader(open(shared_data / "tammes_d3_best_known.csv")))
+    rows = list(csv.DictReader(open(ref_data / "tammes_d3_best_known.csv")))
     cells = [(3, int(r["K"])) for r in rows if int(r["K"]) != 26]
     res = solve_grid(cells, SolveConfig())
     for row, r in zip([r for r in rows if int(r["K"]) != 26], res, strict=True):
