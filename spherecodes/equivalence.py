@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spherecodes import bounds, known, tables
+from spherecodes import bounds, known, store, tables
 from spherecodes.solvers.polish import kkt_residual
 
 __all__ = [
@@ -566,11 +566,12 @@ def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
             best[d] = best_known_tammes(d)
         code = read_code(codes_dir / f"pack.{d}.{K}.txt")
         row.update(_tammes_measures(code, best[d].get(K)))
-    tables.write_table(path, rows, TAMMES_COLUMNS)
     side = tables.sidecar_path(path)
-    meta = json.loads(side.read_text()) if side.exists() else {}
-    meta["remeasured"] = {"at": tables.now(), "versions": tables.versions()}
-    tables.write_sidecar(side, meta)
+    with store.locked(path.parent):
+        meta = json.loads(side.read_text()) if side.exists() else {}
+        meta["remeasured"] = {"at": tables.now(), "versions": tables.versions()}
+        tables.write_table(path, rows, TAMMES_COLUMNS)
+        tables.write_sidecar(side, meta)
     return rows
 
 
@@ -733,9 +734,8 @@ def write_with_sidecar(
     wall_seconds: float,
     extra: dict | None = None,
 ) -> Path:
-    """Write `rows` as CSV with `columns` at `path` and its JSON sidecar; return the path."""
-    path = Path(path)
-    tables.write_table(path, rows, columns)
+    """Write `rows` as CSV with `columns` at `path` and its JSON sidecar, together under the
+    directory's lock (:func:`spherecodes.store.write_table_and_sidecar`); return the path."""
     meta = {
         "command": command,
         "versions": tables.versions(),
@@ -747,8 +747,7 @@ def write_with_sidecar(
         "rows": len(rows),
     }
     meta.update(extra or {})
-    tables.write_sidecar(tables.sidecar_path(path), meta)
-    return path
+    return store.write_table_and_sidecar(path, rows, columns, meta)
 
 
 #: Default output path of each table kind of ``spherecodes table``.

@@ -842,7 +842,7 @@ def _options(kind: str) -> list[str]:
 
 
 def _command(table: Path) -> str | None:
-    """Return the "command" field of the table's sidecar, or None when there is none."""
+    """Return the command(s) recorded in the table's sidecar, or None when there is none."""
     side = tables.find_sidecar(table)
     if side is None:
         return None
@@ -850,8 +850,14 @@ def _command(table: Path) -> str | None:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    cmd = meta.get("command") if isinstance(meta, dict) else None
-    return str(cmd) if cmd else None
+    if not isinstance(meta, dict):
+        return None
+    # A sweep directory's run.json lists every writer's run: show each distinct command.
+    runs = meta.get("runs") if isinstance(meta.get("runs"), list) else [meta]
+    cmds = dict.fromkeys(
+        str(r["command"]) for r in runs if isinstance(r, dict) and r.get("command")
+    )
+    return "; ".join(cmds) if cmds else None
 
 
 def render(table_path: str | Path, kind: str, out_path: str | Path | None = None, **opts) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jax.numpy as jnp
 
-from spherecodes import tables
+from spherecodes import store, tables
 
 # ----------------------------------------------------------------------------- Figure 12
 
@@ -84,11 +84,11 @@ def figure12_rows(
 
 def write_figure12(path: str | os.PathLike, rows: Sequence[dict], command: str) -> Path:
     """Write the Figure 12 rows as a CSV table at `path` with its JSON sidecar; return the path."""
-    path = Path(path)
-    tables.write_table(path, rows, tables.FIGURE12_COLUMNS)
     seeds = sorted({int(r["seed"]) for r in rows})
-    tables.write_sidecar(
-        tables.sidecar_path(path),
+    return store.write_table_and_sidecar(
+        path,
+        rows,
+        tables.FIGURE12_COLUMNS,
         {
             "command": command,
             "versions": tables.versions(),
@@ -97,4 +97,3 @@ def write_figure12(path: str | os.PathLike, rows: Sequence[dict], command: str) 
             "time": tables.now(),
         },
     )
-    return path

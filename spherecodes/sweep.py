@@ -2,16 +2,22 @@
 
 ``run_sweep`` is what ``spherecodes sweep`` calls, and what a notebook calls.  It writes
 ``DIR/results.csv`` (columns ``tables.SWEEP_COLUMNS``), ``DIR/codes/{objective}_d{d}_K{K}.npy``
-and ``DIR/run.json``.  Each finished cell is written atomically as soon as it is measured, so
-killing the run loses at most the cells in flight; re-running the same command skips cells
-already in results.csv with the same solver settings.
+and ``DIR/run.json``.  Each finished cell is committed as soon as it is measured: under the
+directory's lock (:mod:`spherecodes.store`) its code file is written atomically, then its row
+is merged into results.csv by the key :data:`CELL_KEY`.  So several processes may sweep into
+one directory at once and every finished cell of every writer is in results.csv exactly once,
+with its code file; killing a writer loses at most its cells in flight.  Re-running the same
+command skips cells already in results.csv with the same solver settings (and completes a
+directory left by a killed writer).  ``run.json`` holds ``{"runs": [...]}``, one record per
+writer (pid, host, command, settings, versions, start, end).
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes import tables
+from spherecodes import store, tables
 from spherecodes.report import measure_code
 from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, solve_grid
 
 #: Settings that must match for an existing row to count as finished.
 _SETTING_COLUMNS = ("restarts", "steps", "seed", "tau", "lam")
+
+#: Columns that identify a cell of results.csv: one row (and one code file, named by them) per
+#: cell.  A row solved with other settings replaces the cell's row, as its code replaces the file.
+CELL_KEY = ("objective", "d", "K")
 
 
 def parse_range(text: str, *, name: str, minimum: int) -> list[int]:
@@ -182,24 +192,31 @@ def run_sweep(
     rows: dict[tuple, dict] = {}
     if csv_path.exists():
         for r in tables.read_table(csv_path, required=tables.SWEEP_COLUMNS):
-            rows[(r["objective"], r["d"], r["K"])] = r
+            rows[tuple(r[c] for c in CELL_KEY)] = r
 
     t0 = time.perf_counter()
-    meta = {
+    run = {
+        "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
         "command": command,
         "objectives": list(objectives),
         "d": list(ds),
         "K": list(Ks),
         "seed": seed,
+        "restarts": restarts,
+        "steps": steps,
+        "tau": tau,
+        "lam": lam,
+        "neighbors": neighbors,
         "versions": tables.versions(),
         "devices": tables.devices(),
         "start": tables.now(),
         "end": None,
+        "cells_solved": 0,
     }
-    earlier = _earlier_runs(out / "run.json")
-    if earlier:
-        meta["previous_runs"] = earlier  # a resumed run keeps the provenance of earlier ones
-    tables.write_sidecar(out / "run.json", meta)
+    with store.locked(out):
+        store.record_run(out / "run.json", run)
 
     configs = []
     for obj in objectives:
@@ -228,10 +245,6 @@ def run_sweep(
         configs.append((config, todo))
 
     progress = _Progress(sum(len(t) for _, t in configs), quiet)
-
-    def order(key):
-        return (list(objectives).index(key[0]), key[1], key[2])
-
     try:
         for config, todo in configs:
             if not todo:
@@ -239,12 +252,9 @@ def run_sweep(
 
             def on_result(res: CellResult, config=config) -> None:
                 name = code_file_name(res.objective, res.d, res.K)
-                tables.atomic_save_npy(out / "codes" / name, res.code)
                 row = result_row(res, config, code_file=f"codes/{name}")
-                rows[(res.objective, res.d, res.K)] = row
-                tables.write_table(
-                    csv_path, [rows[k] for k in sorted(rows, key=order)], tables.SWEEP_COLUMNS
-                )
+                commit_cell(out, row, res.code)
+                run["cells_solved"] += 1
                 progress.done()
                 if on_row is not None:
                     on_row(row)
@@ -252,25 +262,31 @@ def run_sweep(
             solve_grid(todo, config, on_bucket=progress.bucket, on_result=on_result)
     finally:
         progress.close()
-    meta["end"] = tables.now()
-    meta["wall_seconds"] = round(time.perf_counter() - t0, 3)
-    tables.write_sidecar(out / "run.json", meta)
-    # The table always exists after a run, even if every cell was skipped.
-    final = [rows[k] for k in sorted(rows, key=order)]
-    tables.write_table(csv_path, final, tables.SWEEP_COLUMNS)
-    return final
+    run["end"] = tables.now()
+    run["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    with store.locked(out):
+        store.record_run(out / "run.json", run)
+        # The table always exists after a run, even if every cell was skipped; the rows
+        # returned include every other writer's cells committed so far.
+        return store.merge_table(csv_path, [], tables.SWEEP_COLUMNS, CELL_KEY, sort_key=_row_order)
 
 
-def _earlier_runs(path: Path) -> list[dict]:
-    """Return the runs recorded in an existing run.json, oldest first (empty if none)."""
-    if not path.is_file():
-        return []
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    runs = list(old.pop("previous_runs", []))
-    return [*runs, old]
+def _row_order(row: dict) -> tuple:
+    """Sort key of results.csv rows: objective (in solvers.OBJECTIVES order), d, K."""
+    obj = row["objective"]
+    rank = OBJECTIVES.index(obj) if obj in OBJECTIVES else len(OBJECTIVES)
+    return (rank, str(obj), row["d"], row["K"])
+
+
+def commit_cell(out_dir: str | Path, row: dict, code) -> list[dict]:
+    """Write a finished cell into the sweep directory `out_dir`: under its lock, the code file
+    ``row["code_file"]`` atomically, then the row merged into results.csv; return all rows."""
+    out = Path(out_dir)
+    with store.locked(out):
+        tables.atomic_save_npy(out / row["code_file"], code)
+        return store.merge_table(
+            out / "results.csv", [row], tables.SWEEP_COLUMNS, CELL_KEY, sort_key=_row_order
+        )
 
 
 def load_code(path: str | Path) -> np.ndarray:
@@ -287,8 +303,11 @@ def remeasure(out_dir: str | Path) -> list[dict]:
     """
     out = Path(out_dir)
     csv_path = out / "results.csv"
-    rows = tables.read_table(csv_path, required=tables.SWEEP_COLUMNS)
-    for row in rows:
-        row.update(measure_columns(load_code(out / row["code_file"])))
-    tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
+    if not csv_path.is_file():
+        raise ValueError(f"table {csv_path} does not exist")
+    with store.locked(out):
+        rows = tables.read_table(csv_path, required=tables.SWEEP_COLUMNS)
+        for row in rows:
+            row.update(measure_columns(load_code(out / row["code_file"])))
+        tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
     return rows

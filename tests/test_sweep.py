@@ -35,9 +35,9 @@ def test_files_and_columns(swept):
         # Theorem C.11 on every reported code, and a certified one-vs-rest distance.
         assert r["rho_1v1"] ** 2 / 2 - 1e-12 <= r["rho_1vr"] <= r["rho_1v1"] + 1e-12
         assert r["rho_1vr_gap"] <= 1e-10
-    meta = json.loads((swept / "run.json").read_text())
-    assert {"command", "versions", "devices", "start", "end"} <= set(meta)
-    assert meta["end"] is not None
+    (run,) = json.loads((swept / "run.json").read_text())["runs"]
+    assert {"command", "versions", "devices", "start", "end", "pid", "host"} <= set(run)
+    assert run["end"] is not None and run["cells_solved"] == 4
 
 
 def test_known_optima(swept):
@@ -143,6 +143,7 @@ def test_resume_tells_neighbour_list_sizes_apart(tmp_path):
     assert "neighbour lists (m=4" in other[0]["device"]
     dense = run_sweep(["tammes"], [3], [12], tmp_path, **kw)
     assert "neighbour" not in dense[0]["device"]
-    runs = json.loads((tmp_path / "run.json").read_text())
-    assert len(runs["previous_runs"]) == 3  # every resumed run keeps the earlier provenance
-    assert all("command" in r and "start" in r for r in runs["previous_runs"])
+    runs = json.loads((tmp_path / "run.json").read_text())["runs"]
+    assert len(runs) == 4  # every resumed run keeps the earlier provenance
+    assert [r["cells_solved"] for r in runs] == [1, 0, 1, 1]
+    assert all(r["end"] is not None and r["start"] <= r["end"] for r in runs)
