@@ -1,0 +1,86 @@
+"""Float64 error bounds that the tests' tolerances are built from (derivations inline).
+
+Notation: eps = 2^-52 (float64 machine epsilon), u = eps / 2 the unit roundoff.  Standard
+results (Higham, *Accuracy and Stability of Numerical Algorithms*, ch. 3): an n-term dot
+product satisfies |fl(x.y) - x.y| <= gamma_n |x|.|y| with gamma_n = n u / (1 - n u) <= n eps
+for n eps < 1; a sum of n terms the same with |x| in place of |x|.|y|.  Each bound below keeps
+a factor of 2 to 8 over these worst cases for the few extra operations around them (a
+normalization, a subtraction, a square root); none is fitted to observed values.
+"""
+
+import numpy as np
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def dot(n: int, scale: float = 1.0) -> float:
+    """Return a bound on the error of an n-term float64 dot product with |x|.|y| <= scale."""
+    return n * EPS * scale
+
+
+def gram(d: int) -> float:
+    """Return a bound on the error of <w_i, w_j> for float64 unit rows in R^d.
+
+    Each stored row has norm 1 within (d + 2) u (normalization: a d-term sum of squares, a
+    square root, a division), and the d-term dot product adds d u: in all (3d + 4) u <= 4 d eps
+    for d >= 1, and 8 d eps leaves a factor 2 for the entries of a closed-form code that were
+    themselves rounded (sqrt(5), cos(2 pi / K)).
+    """
+    return 8 * d * EPS
+
+
+def angle_deg(d: int, cos_value: float) -> float:
+    """Return a bound in degrees on the error of arccos(c) when c = cos_value is off by gram(d).
+
+    d arccos(c) / dc = -1 / sqrt(1 - c^2); for c = +-1 the toolkit uses the chord form
+    2 atan2(|a - b|, |a + b|), which is as accurate as its inputs: 4 d eps radians.
+    """
+    s = np.sqrt(max(1.0 - cos_value**2, 0.0))
+    rad = gram(d) / s if s > 1e-4 else 4 * d * EPS
+    return float(np.degrees(rad))
+
+
+def hull_distance(K: int, d: int) -> float:
+    """Return a bound on the error of a one-vs-rest distance ||w_k - p|| of unit rows.
+
+    p is a convex combination of at most K - 1 rows: its coordinates are K-term sums of terms
+    <= 1, off by K eps each; the difference w_k - p (entries <= 2) and a d-term norm add
+    (d + 2) eps * 2: in all 2 (K + d + 2) eps, and 4 (K + d) eps covers the rounding of the
+    weights themselves (they sum to 1 within K eps).
+    """
+    return 4 * (K + d) * EPS
+
+
+def certificate_gap(K: int, d: int, kappa: float = 1.0, distance: float = 1.0) -> float:
+    """Return a bound on a certificate gap distance - dual at an optimum solved to rounding.
+
+    At the exact min-norm point x* the distance ||x*|| and the dual min_j <h, w_k - w_j> agree.
+    The computed weights are off by delta with ||delta|| <= kappa (K + d) eps (a backward-stable
+    least-squares solve on the support, condition number kappa), which moves x by
+    Delta = U^T delta with ||Delta|| <= 2 ||delta||; the distance changes to second order, the
+    dual to first order: gap <= 2 ||Delta|| / distance.  Plus the rounding of the distance and
+    of the K - 1 dual dot products, each hull_distance(K, d).
+    """
+    return 4 * kappa * (K + d) * EPS / max(distance, EPS) + 2 * hull_distance(K, d)
+
+
+def reported_gap(K: int, d: int) -> float:
+    """Return a bound on the certificate gap the toolkit reports for a (K, d) code.
+
+    hull.one_vs_rest stops each point at gap <= hull.GAP_TOL (its documented target) or
+    re-solves it exactly on the host (gap at rounding level); the computed gap itself carries
+    certificate_gap(K, d) of rounding.
+    """
+    from spherecodes import hull
+
+    return hull.GAP_TOL + certificate_gap(K, d)
+
+
+def c11_slack(K: int, d: int) -> float:
+    """Return the slack of Theorem C.11, rho_1v1^2 / 2 <= rho_1vr <= rho_1v1, on measured values.
+
+    rho_1vr is within its reported gap of the truth (weak duality), and rho_1v1 = |w_i - w_j|
+    from the accurate chord form is within gram(d) (a d-term norm of differences <= 2); its
+    square over 2 then within 2 gram(d).
+    """
+    return reported_gap(K, d) + 2 * gram(d)
