@@ -94,6 +94,68 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- compare --------------------------------------------------------------------------------
+
+EXIT_DIFFERENT = 1  # compare: the codes are not (shown to be) equivalent
+
+
+def _add_compare(sub) -> None:
+    from spherecodes.congruence import TOL
+
+    p = sub.add_parser(
+        "compare",
+        help="say whether two code files hold the same code up to rotation, reflection and "
+        "relabeling",
+        description="Read two code files (any format `measure` reads) and decide whether "
+        "A = P B Q for an orthogonal Q (det +-1) and a permutation P, within --tol. Prints "
+        "the verdict with the residual max_i |A_i - (P B Q)_i| (Euclidean) or the first "
+        "invariant that differs. Exit status: 0 equivalent (also up to rattlers), 1 not "
+        "equivalent (or undecided), 2 bad input.",
+    )
+    p.add_argument("a", metavar="A", help="first code file")
+    p.add_argument("b", metavar="B", help="second code file")
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=TOL,
+        metavar="T",
+        help=f"largest distance between matched points (default {TOL:g}; 0 < T <= 0.1)",
+    )
+    p.add_argument(
+        "--dim",
+        type=int,
+        metavar="D",
+        help="dimension d, needed for files with one number per line not named pack.D.K.txt",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two code files, print the verdict (text or JSON); return the exit status."""
+    import numpy as np
+
+    from spherecodes.congruence import compare_json, equivalent, format_compare
+    from spherecodes.io import read_code
+
+    codes = []
+    for path in (args.a, args.b):
+        try:
+            with np.errstate(all="ignore"):
+                codes.append(read_code(path, dim=args.dim))
+        except OSError as e:
+            return _fail("compare", _os_message(path, e))
+        except ValueError as e:  # CodeFormatError included
+            return _fail("compare", str(e))
+    try:
+        result = equivalent(*codes, tol=args.tol)
+    except ValueError as e:
+        message = str(e)
+        return _fail("compare", "--" + message if message.startswith("tol=") else message)
+    print(compare_json(result) if args.json else format_compare(result))
+    return EXIT_OK if result.equivalent else EXIT_DIFFERENT
+
+
 # --- sweep ----------------------------------------------------------------------------------
 
 #: The embedded default of `spherecodes sweep` with no grid arguments (the README's main job).
@@ -351,7 +413,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 #: Subcommand declarers, in the order `spherecodes --help` lists them.
-SUBCOMMANDS = (_add_measure, _add_sweep, _add_plot, _add_table)
+SUBCOMMANDS = (_add_measure, _add_compare, _add_sweep, _add_plot, _add_table)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,8 @@ __all__ = [
     "UNDECIDED",
     "TOL",
     "GRAM_MAX_K",
+    "format_compare",
+    "compare_json",
 ]
 
 EQUIVALENT = "equivalent"
@@ -286,6 +288,8 @@ class _Search:
         self.best_matched = 0
         self.profile_memo: dict[tuple[int, int], bool] = {}
         self.result: tuple[np.ndarray, np.ndarray, float] | None = None
+        self.sub_X = self.sub_Y = None
+        self.sub_keys_X: list[np.ndarray] = []
 
     def _choose_basis(self, d: int) -> list[int]:
         X, K = self.X, self.K
@@ -317,10 +321,33 @@ class _Search:
 
     def _candidates(self, k: int) -> np.ndarray:
         bk = self.basis[k]
-        mask = np.all(np.abs(self.sigY - self.sigX[bk]) <= self.sig_tol, axis=1)
-        for j in range(k):
-            mask &= np.abs(self.A_Y[:, j] - self.gram_B[k, j]) <= self.b.ip
-        return np.flatnonzero(mask)
+        if k == 0:
+            idx = np.arange(self.K)
+        else:  # the newest image's constraint first, on all of Y; the others on what is left
+            idx = np.flatnonzero(np.abs(self.A_Y[:, k - 1] - self.gram_B[k, k - 1]) <= self.b.ip)
+        for j in range(k - 1):
+            idx = idx[np.abs(self.A_Y[idx, j] - self.gram_B[k, j]) <= self.b.ip]
+        ok = np.all(np.abs(self.sigY[idx] - self.sigX[bk]) <= self.sig_tol, axis=1)
+        return idx[ok]
+
+    def _subset(self) -> None:
+        """Fix the rows used by the cheap forward pre-check, once b_0 -> c_0 is chosen: the
+        smallest class of equal <x, b_0> with at least 4 d points (necessary condition: the
+        projections of that class onto the chosen images must agree as multisets)."""
+        col_X, col_Y = self.A_X[:, 0], self.A_Y[:, 0]
+        size = _clusters_size(col_X, self.b.ip)
+        big = size >= 4 * self.X.shape[1]
+        self.sub_X = self.sub_Y = None
+        if not big.any():
+            return
+        i = int(np.flatnonzero(big)[np.argmin(size[big])])
+        sub_X = np.flatnonzero(np.abs(col_X - col_X[i]) <= self.b.ip)
+        sub_Y = np.flatnonzero(np.abs(col_Y - col_X[i]) <= self.b.ip)
+        if len(sub_X) < self.K // 4 and len(sub_Y) == len(sub_X):
+            self.sub_X, self.sub_Y = sub_X, sub_Y
+            self.sub_keys_X = [
+                np.sort(self.A_X[sub_X, : k + 1] @ self.w[: k + 1]) for k in range(len(self.basis))
+            ]
 
     def _profile_ok(self, k: int, c: int, col: np.ndarray) -> bool:
         key = (self.basis[k], c)
@@ -334,18 +361,26 @@ class _Search:
         if k == r:
             return self._leaf()
         key_tol = self.b.ip * float(np.sum(self.w[: k + 1])) + 4 * (k + 1) * _EPS
+        w = self.w[: k + 1]
         for c in self._candidates(k):
             self.tries += 1
             if self.tries > self.max_tries:
                 raise _Budget
+            if k > 0 and self.sub_Y is not None:  # cheap pre-check on a class of rows
+                self.A_Y[self.sub_Y, k] = self.Y[self.sub_Y] @ self.Y[c]
+                keys = np.sort(self.A_Y[self.sub_Y, : k + 1] @ w)
+                if np.max(np.abs(keys - self.sub_keys_X[k])) > key_tol:
+                    continue
             col = self.Y @ self.Y[c]
-            if not self._profile_ok(k, int(c), col):
-                continue
             self.A_Y[:, k] = col
-            keys = np.sort(self.A_Y[:, : k + 1] @ self.w[: k + 1])
+            keys = np.sort(self.A_Y[:, : k + 1] @ w)
             if np.max(np.abs(keys - self.keys_X[k])) > key_tol:
                 continue
+            if k > 0 and not self._profile_ok(k, int(c), col):  # at k = 0: the keys above
+                continue
             self.images.append(int(c))
+            if k == 0:
+                self._subset()
             if self._level(k + 1):
                 return True
             self.images.pop()
@@ -534,3 +569,43 @@ def equivalent(X, Y, *, tol: float = TOL, max_tries: int = MAX_TRIES) -> Congrue
         if rattled is not None:
             return rattled
     return full
+
+
+def format_compare(result: Congruence) -> str:
+    """Return one line: the verdict, the residual (or the differing invariant) and the detail."""
+    if result.equivalent:
+        det = np.linalg.det(result.Q)
+        head = (
+            f"{result.verdict}: residual {result.residual:.3g} "
+            f"(max_i |A_i - (P B Q)_i|, Euclidean; tol {result.tol:g}), det Q = {det:+.0f}"
+        )
+        if result.verdict == UP_TO_RATTLERS:
+            head += (
+                f"; {len(result.rattlers)} rattler(s) moved by at most {result.rattler_shift:.3g}"
+                f" in their cages ({result.invariant} differs on the whole codes)"
+            )
+        return head
+    return f"{result.verdict}: {result.invariant} differs: {result.detail} (tol {result.tol:g})"
+
+
+def compare_json(result: Congruence) -> str:
+    """Return the result as one JSON object (Q as nested lists, perm as a list, nan as null)."""
+    import json
+
+    def num(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    out = {
+        "verdict": result.verdict,
+        "equivalent": result.equivalent,
+        "residual": num(result.residual),
+        "tol": result.tol,
+        "invariant": result.invariant,
+        "detail": result.detail,
+        "det_Q": None if result.Q is None else round(float(np.linalg.det(result.Q))),
+        "rattlers": result.rattlers.tolist(),
+        "rattler_shift": result.rattler_shift,
+        "Q": None if result.Q is None else result.Q.tolist(),
+        "perm": None if result.perm is None else result.perm.tolist(),
+    }
+    return json.dumps(out)
