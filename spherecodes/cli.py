@@ -349,6 +349,12 @@ def _add_table(sub) -> None:
     )
     p.add_argument("--steps", metavar="S", help="search steps per restart")
     p.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
+    p.add_argument(
+        "--reference-dir",
+        metavar="DIR",
+        help="tammes: folder of best-known codes pack.D.K.txt for the sloane_config column "
+        "(default ../shared/data/sloane_dD)",
+    )
     p.set_defaults(func=cmd_table)
 
 
@@ -375,6 +381,7 @@ def cmd_table(args: argparse.Namespace) -> int:
             "K": ("tammes", args.K),
             "name": ("cohn-kumar", args.name),
             "max-points": ("cohn-kumar", args.max_points),
+            "reference-dir": ("tammes", args.reference_dir),
         }
         for name, (kind, value) in only.items():
             if value is not None and args.kind != kind:
@@ -398,6 +405,8 @@ def cmd_table(args: argparse.Namespace) -> int:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             if Path(args.out).is_dir():
                 raise ValueError(f"--out {args.out} is a directory: give a .csv file path")
+        if args.reference_dir is not None:
+            opts["reference_dir"] = args.reference_dir
         paths = run_table(
             args.kind, out=args.out, names=args.name, command=command, progress=True, **opts
         )
