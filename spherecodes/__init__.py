@@ -10,4 +10,9 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+# Code equivalence needs only NumPy and spherecodes.sphere (SciPy is imported on first use).
+from spherecodes.congruence import Congruence, equivalent  # noqa: E402
+
+__all__ = ["Congruence", "equivalent"]
+
 __version__ = "0.1.0"

@@ -94,6 +94,68 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- compare --------------------------------------------------------------------------------
+
+EXIT_DIFFERENT = 1  # compare: the codes are not (shown to be) equivalent
+
+
+def _add_compare(sub) -> None:
+    from spherecodes.congruence import TOL
+
+    p = sub.add_parser(
+        "compare",
+        help="say whether two code files hold the same code up to rotation, reflection and "
+        "relabeling",
+        description="Read two code files (any format `measure` reads) and decide whether "
+        "A = P B Q for an orthogonal Q (det +-1) and a permutation P, within --tol. Prints "
+        "the verdict with the residual max_i |A_i - (P B Q)_i| (Euclidean) or the first "
+        "invariant that differs. Exit status: 0 equivalent (also up to rattlers), 1 not "
+        "equivalent (or undecided), 2 bad input.",
+    )
+    p.add_argument("a", metavar="A", help="first code file")
+    p.add_argument("b", metavar="B", help="second code file")
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=TOL,
+        metavar="T",
+        help=f"largest distance between matched points (default {TOL:g}; 0 < T <= 0.1)",
+    )
+    p.add_argument(
+        "--dim",
+        type=int,
+        metavar="D",
+        help="dimension d, needed for files with one number per line not named pack.D.K.txt",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two code files, print the verdict (text or JSON); return the exit status."""
+    import numpy as np
+
+    from spherecodes.congruence import compare_json, equivalent, format_compare
+    from spherecodes.io import read_code
+
+    codes = []
+    for path in (args.a, args.b):
+        try:
+            with np.errstate(all="ignore"):
+                codes.append(read_code(path, dim=args.dim))
+        except OSError as e:
+            return _fail("compare", _os_message(path, e))
+        except ValueError as e:  # CodeFormatError included
+            return _fail("compare", str(e))
+    try:
+        result = equivalent(*codes, tol=args.tol)
+    except ValueError as e:
+        message = str(e)
+        return _fail("compare", "--" + message if message.startswith("tol=") else message)
+    print(compare_json(result) if args.json else format_compare(result))
+    return EXIT_OK if result.equivalent else EXIT_DIFFERENT
+
+
 # --- sweep ----------------------------------------------------------------------------------
 
 #: The embedded default of `spherecodes sweep` with no grid arguments (the README's main job).
@@ -287,6 +349,13 @@ def _add_table(sub) -> None:
     )
     p.add_argument("--steps", metavar="S", help="search steps per restart")
     p.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
+    p.add_argument(
+        "--reference-dir",
+        metavar="DIR",
+        help="tammes: folder with the best-known table tammes_dD_best_known.csv and the "
+        "best-known codes pack.D.K.txt (or a sloane_dD subfolder) for the best_known and "
+        "sloane_config columns (default: the copies of Sloane's d = 3 data in the package)",
+    )
     p.set_defaults(func=cmd_table)
 
 
@@ -313,6 +382,7 @@ def cmd_table(args: argparse.Namespace) -> int:
             "K": ("tammes", args.K),
             "name": ("cohn-kumar", args.name),
             "max-points": ("cohn-kumar", args.max_points),
+            "reference-dir": ("tammes", args.reference_dir),
         }
         for name, (kind, value) in only.items():
             if value is not None and args.kind != kind:
@@ -336,6 +406,8 @@ def cmd_table(args: argparse.Namespace) -> int:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             if Path(args.out).is_dir():
                 raise ValueError(f"--out {args.out} is a directory: give a .csv file path")
+        if args.reference_dir is not None:
+            opts["reference_dir"] = args.reference_dir
         paths = run_table(
             args.kind, out=args.out, names=args.name, command=command, progress=True, **opts
         )
@@ -351,7 +423,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 #: Subcommand declarers, in the order `spherecodes --help` lists them.
-SUBCOMMANDS = (_add_measure, _add_sweep, _add_plot, _add_table)
+SUBCOMMANDS = (_add_measure, _add_compare, _add_sweep, _add_plot, _add_table)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,6 +51,9 @@ __all__ = [
     "gnc_figures_rows",
     "reference_data_dir",
     "write_with_sidecar",
+    "reference_config",
+    "reference_code",
+    "CONFIG_TOL",
 ]
 
 #: Columns of ``tables/cohn_kumar.csv``, in order.
@@ -78,6 +81,7 @@ COHN_KUMAR_COLUMNS: tuple[str, ...] = (
     "random_restarts",
     "random_steps",
     "random_reason",
+    "random_equivalent",
     "verdict",
     "seconds",
 )
@@ -91,6 +95,7 @@ TAMMES_COLUMNS: tuple[str, ...] = (
     "best_known_min_angle_deg",
     "angle_deficit_deg",
     "proven_optimal",
+    "sloane_config",
     "rho_1v1",
     "rho_1vr",
     "rho_1vr_gap",
@@ -159,6 +164,18 @@ POLISH_MAX_KD = 170
 #: The softmax search from random starts runs only where K^2 * d (its cost per step and
 #: restart) is at most this.
 RANDOM_MAX_WORK = 2_000_000
+
+#: Two codes are one configuration when some rotation/reflection and relabeling matches every
+#: point within this Euclidean distance (spherecodes.congruence): polished solver codes and
+#: Sloane's coordinates (10 to 17 digits) agree to about 1e-8 where they are one code.
+CONFIG_TOL = 1e-6
+
+#: An unpolished random-start code stops short of the optimum by more: its equivalence to the
+#: known code is judged at this distance (stated in the column).
+UNPOLISHED_CONFIG_TOL = 1e-3
+
+#: Minimal angles within this many degrees are the same angle (Sloane's list has 7 decimals).
+SAME_ANGLE_TOL_DEG = 1e-6
 
 METHOD_ALL = "all points"
 METHOD_ORBIT = "one orbit representative (transitive symmetry)"
@@ -375,6 +392,7 @@ def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> 
             "random_restarts": None,
             "random_steps": None,
             "random_reason": "random starts disabled",
+            "random_equivalent": None,
         }
     if work > RANDOM_MAX_WORK:
         return {
@@ -382,6 +400,7 @@ def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> 
             "random_restarts": None,
             "random_steps": None,
             "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget",
+            "random_equivalent": None,
         }
     from spherecodes.solvers import SolveConfig, solve
 
@@ -399,7 +418,39 @@ def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> 
         "random_restarts": restarts,
         "random_steps": steps,
         "random_reason": "",
+        "random_equivalent": _equivalence_note(
+            res.code, c.build(), CONFIG_TOL if cfg.polish else UNPOLISHED_CONFIG_TOL
+        ),
     }
+
+
+def _equivalence_note(code: np.ndarray, reference: np.ndarray, tol: float) -> str:
+    """Return "<verdict> (tol T)", with the differing invariant when not equivalent."""
+    from spherecodes.congruence import equivalent
+
+    r = equivalent(code, reference, tol=tol)
+    why = "" if r.equivalent else f": {r.invariant} differs"
+    return f"{r.verdict}{why} (tol {tol:g})"
+
+
+def reference_config(
+    code: np.ndarray, reference: np.ndarray | None, tol: float = CONFIG_TOL
+) -> str | None:
+    """Return how `code` relates to the `reference` code (None without one): "sloane" (one
+    configuration within `tol`), "sloane up to rattlers", "same angle, other configuration",
+    "worse" or "better" (minimal angle below or above the reference's by > SAME_ANGLE_TOL_DEG)."""
+    if reference is None:
+        return None
+    from spherecodes.congruence import UP_TO_RATTLERS, equivalent
+    from spherecodes.measures import min_angle_deg
+
+    r = equivalent(code, reference, tol=tol)
+    if r.equivalent:
+        return "sloane up to rattlers" if r.verdict == UP_TO_RATTLERS else "sloane"
+    gap = float(min_angle_deg(code)) - float(min_angle_deg(reference))
+    if abs(gap) <= SAME_ANGLE_TOL_DEG:
+        return "same angle, other configuration"
+    return "better" if gap > 0 else "worse"
 
 
 def _verdict(rho: float, local: dict, c11: bool, rand: dict) -> str:
@@ -530,8 +581,9 @@ def tammes_restarts(K: int) -> int:
     return max(TAMMES_MIN_RESTARTS, 2 ** int(np.floor(np.log2(r))))
 
 
-def _tammes_measures(code: np.ndarray, best) -> dict:
-    """Return the measured columns of a Tammes-table row (best: (angle, proven) or None)."""
+def _tammes_measures(code: np.ndarray, best, reference: np.ndarray | None = None) -> dict:
+    """Return the measured columns of a Tammes-table row (best: (angle, proven) or None;
+    reference: the best-known code of that size, or None)."""
     from spherecodes.report import measure_code
 
     m = measure_code(code)
@@ -541,6 +593,7 @@ def _tammes_measures(code: np.ndarray, best) -> dict:
         "best_known_min_angle_deg": None if best is None else best[0],
         "angle_deficit_deg": None if best is None else best[0] - m["min_angle_deg"],
         "proven_optimal": None if best is None else best[1],
+        "sloane_config": reference_config(code, reference),
         "rho_1v1": m["rho_1v1"],
         "rho_1vr": m["rho_1vr"],
         "rho_1vr_gap": m["rho_1vr_gap"],
@@ -550,6 +603,20 @@ def _tammes_measures(code: np.ndarray, best) -> dict:
     }
 
 
+def reference_code(reference_dir: str | os.PathLike | None, d: int, K: int) -> np.ndarray | None:
+    """Return the reference code ``pack.{d}.{K}.txt`` found in `reference_dir` or its
+    ``sloane_d{d}`` subfolder (default: the package's copy of Sloane's files,
+    :func:`reference_data_dir`), or None when there is no such file."""
+    from spherecodes.io import read_code
+
+    base = Path(reference_dir) if reference_dir is not None else reference_data_dir()
+    for folder in (base, base / f"sloane_d{d}"):
+        path = folder / f"pack.{d}.{K}.txt"
+        if path.is_file():
+            return read_code(path, dim=d)
+    return None
+
+
 def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
     """Recompute the measured columns of a Tammes table at `path` from its saved codes
     (``<stem>_codes/pack.d.K.txt``) with the current measuring core; rewrite the table
@@ -557,7 +624,8 @@ def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
     from spherecodes.io import read_code
 
     path = Path(path)
-    rows = tables.read_table(path, required=TAMMES_COLUMNS)
+    # sloane_config is recomputed here, so a table written before it existed is accepted.
+    rows = tables.read_table(path, required=[c for c in TAMMES_COLUMNS if c != "sloane_config"])
     codes_dir = path.with_name(path.stem + "_codes")
     best: dict[int, dict] = {}
     for row in rows:
@@ -565,7 +633,7 @@ def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
         if d not in best:
             best[d] = best_known_tammes(d)
         code = read_code(codes_dir / f"pack.{d}.{K}.txt")
-        row.update(_tammes_measures(code, best[d].get(K)))
+        row.update(_tammes_measures(code, best[d].get(K), reference_code(None, d, K)))
     side = tables.sidecar_path(path)
     with store.locked(path.parent):
         meta = json.loads(side.read_text()) if side.exists() else {}
@@ -583,11 +651,15 @@ def tammes_rows(
     steps: int | None = None,
     seed: int = 0,
     codes_dir: str | os.PathLike | None = None,
-    on_row: Callable[[dict], None] | None = None,
     reference_dir: str | os.PathLike | None = None,
+    on_row: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code measured
     exactly, beside the best-known angle where :func:`best_known_tammes` has one.
+
+    ``sloane_config`` compares the code with ``pack.{d}.{K}.txt`` in `reference_dir` or its
+    ``sloane_d{d}`` subfolder (default: the package's copy of Sloane's d = 3 files) by
+    :func:`reference_config`; None where there is no file.
 
     ``restarts`` None uses :func:`tammes_restarts` per K; ``steps`` None the solver default.
     With ``codes_dir``, each code is written there as ``pack.{d}.{K}.txt`` (Sloane's naming,
@@ -610,7 +682,8 @@ def tammes_rows(
         cfg = SolveConfig(objective="tammes", seed=seed, restarts=n_restarts, **kw)
 
         def on_result(res, cfg=cfg) -> None:
-            row = {"d": res.d, "K": res.K, **_tammes_measures(res.code, best.get(res.K))}
+            ref = reference_code(reference_dir, res.d, res.K)
+            row = {"d": res.d, "K": res.K, **_tammes_measures(res.code, best.get(res.K), ref)}
             row.update({
                 "kkt_residual": res.kkt_residual,
                 "success_rate": res.success_rate,
@@ -772,6 +845,7 @@ def run_table(
     command: str = "",
     figure12: bool = True,
     progress: bool = False,
+    reference_dir: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Build the table `kind` (a key of :data:`TABLE_KINDS`), write it (CSV + JSON sidecar,
     default path ``TABLE_KINDS[kind]``) and return the written table paths.
@@ -821,7 +895,17 @@ def run_table(
         if not Ks or min(Ks) < 2:
             raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
         codes_dir = path.with_name(path.stem + "_codes")
-        rows = tammes_rows(d, Ks, seed=seed, codes_dir=codes_dir, on_row=report, **budget)
+        if reference_dir is not None and not Path(reference_dir).is_dir():
+            raise ValueError(f"--reference-dir {reference_dir} is not a directory")
+        rows = tammes_rows(
+            d,
+            Ks,
+            seed=seed,
+            codes_dir=codes_dir,
+            reference_dir=reference_dir,
+            on_row=report,
+            **budget,
+        )
         written = [
             write_with_sidecar(
                 path,

@@ -43,6 +43,7 @@ def test_cohn_kumar_columns_are_pinned():
         "random_restarts",
         "random_steps",
         "random_reason",
+        "random_equivalent",
         "verdict",
         "seconds",
     )
@@ -57,6 +58,7 @@ def test_tammes_columns_are_pinned():
         "best_known_min_angle_deg",
         "angle_deficit_deg",
         "proven_optimal",
+        "sloane_config",
         "rho_1v1",
         "rho_1vr",
         "rho_1vr_gap",
@@ -302,6 +304,13 @@ def test_best_known_reads_the_package_copy_or_a_reference_dir(ref_data, tmp_path
     ).read_bytes()
     assert eq.best_known_tammes(3, reference_dir=tmp_path) == {}
     assert eq.best_known_tammes(4) == {}
+    # Sloane's coordinate files too: the package's copies are the test data's, verbatim.
+    for K in range(4, 31):
+        name = f"sloane_d3/pack.3.{K}.txt"
+        assert (eq.reference_data_dir() / name).read_bytes() == (ref_data / name).read_bytes()
+    assert eq.reference_code(None, 3, 12).shape == (12, 3)
+    assert eq.reference_code(ref_data, 3, 12).shape == (12, 3)
+    assert eq.reference_code(tmp_path, 3, 12) is None
 
 
 # ----------------------------------------------------------------------------- GNC figures
@@ -366,9 +375,61 @@ def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
         ["table", "gnc-figures", "--K", "4:8"],
         ["table", "cohn-kumar", "--d", "3"],
         ["table", "tammes", "--bogus"],
+        ["table", "cohn-kumar", "--reference-dir", "."],
+        ["table", "tammes", "--K", "4", "--reference-dir", "/no/such/folder"],
     ],
 )
 def test_cli_table_bad_arguments_exit_2_with_one_line(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("spherecodes table: error:")
+
+
+# ----------------------------------------------------------------------------- configurations
+
+
+def test_reference_config_classifies_by_congruence_then_angle():
+    rng = np.random.default_rng(0)
+    octa = np.vstack([np.eye(3), -np.eye(3)])
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    assert eq.reference_config((octa @ q)[rng.permutation(6)], octa) == "sloane"
+    assert eq.reference_config(octa, None) is None
+    # K = 5: the square pyramid and the triangular bipyramid both reach 90 degrees.
+    pyramid = np.vstack([[0, 0, 1.0], np.eye(3)[:2], -np.eye(3)[:2]])
+    c, s = math.cos(2 * math.pi / 3), math.sin(2 * math.pi / 3)
+    bipyramid = np.array([[0, 0, 1], [0, 0, -1], [1, 0, 0], [c, s, 0], [c, -s, 0]])
+    assert eq.reference_config(pyramid, bipyramid) == "same angle, other configuration"
+    tilted = pyramid.copy()
+    tilted[0] = [0.1, 0.0, math.sqrt(0.99)]  # apex 84.3 degrees from (1, 0, 0)
+    assert eq.reference_config(tilted, bipyramid) == "worse"
+    assert eq.reference_config(bipyramid, tilted) == "better"
+
+
+def test_reference_code_reads_pack_files(tmp_path):
+    from spherecodes.io import write_code
+
+    octa = np.vstack([np.eye(3), -np.eye(3)])
+    write_code(tmp_path / "pack.3.6.txt", octa)
+    ref = eq.reference_code(tmp_path, 3, 6)
+    assert np.array_equal(ref, octa)
+    assert eq.reference_code(tmp_path, 3, 7) is None
+    assert eq.reference_config(octa[::-1], ref) == "sloane"
+
+
+@pytest.mark.slow
+def test_tammes_rows_sloane_config_from_reference_dir(tmp_path):
+    from spherecodes.io import write_code
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    write_code(ref / "pack.2.5.txt", known.kgon(5))  # the optimum for K = 5 in R^2
+    rows = eq.tammes_rows(2, [5, 6], restarts=4, steps=300, reference_dir=ref)
+    assert [r["sloane_config"] for r in rows] == ["sloane", None]  # no pack.2.6.txt
+
+
+@pytest.mark.slow
+def test_cohn_kumar_random_start_is_compared_with_the_known_code():
+    (row,) = eq.cohn_kumar_rows(["simplex d=3 K=4"], restarts=4, steps=300)
+    assert row["random_equivalent"].startswith("equivalent (tol ")
+    (row,) = eq.cohn_kumar_rows(["simplex d=3 K=4"], restarts=0)
+    assert row["random_equivalent"] is None
