@@ -24,7 +24,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from spherecodes.solvers import batching
+from spherecodes import objectives
+from spherecodes.solvers import batching, engine, trust
 from spherecodes.solvers import neighbors as _neighbors
 from spherecodes.solvers import stream as _stream
 from spherecodes.solvers.batching import Bucket, buckets
@@ -49,12 +50,27 @@ SUCCESS_RTOL = 1e-5
 
 _DTYPES = ("float32", "float64")
 
+#: Local-solver engines: "trust" (batched Riemannian trust regions with continuation and basin
+#: search, :mod:`spherecodes.solvers.engine`), "adam" (first-order Adam on the surrogate, fixed
+#: budget of restarts x steps), "auto" (trust for cells up to TRUST_MAX_VARIABLES variables).
+ENGINES = ("auto", "trust", "adam")
+
+#: Largest number of variables (K d, doubled with features) that "auto" gives the trust-region
+#: engine; above it the first-order search (its Hessian-vector products cost K^2 d each, and
+#: a cell needs a few thousand of them).
+TRUST_MAX_VARIABLES = 8192
+
 
 @dataclasses.dataclass(frozen=True)
 class SolveConfig:
     """How to solve a cell: objective, budget, seed and model parameters (hashable, frozen).
 
-    ``restarts`` random starts per cell, each searched for ``steps`` steps in ``search_dtype``;
+    ``engine`` picks the local solver (see ENGINES).  With "trust", ``restarts`` is the most
+    starts a cell may spend (random, perturbed and seeded; rounds of ``engine.ROUND_STARTS``),
+    and a cell stops early once ``confirm`` starts reached its best basin and the last round
+    found nothing better; ``steps`` and ``search_dtype`` are not used (float64 throughout).
+    With "adam", ``restarts`` random starts per cell, each searched for ``steps`` steps in
+    ``search_dtype``;
     ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,
     the ``polish_top`` best restarts of a cell (by true value after search; all of them when
     there are fewer) are polished in float64 and the best polished one is reported.
@@ -75,6 +91,8 @@ class SolveConfig:
     polish: bool = True
     polish_top: int = 4
     neighbors: int = 0
+    engine: str = "auto"
+    confirm: int = 3
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -85,6 +103,7 @@ class SolveConfig:
             ("polish_top", 1),
             ("seed", 0),
             ("neighbors", 0),
+            ("confirm", 1),
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -99,6 +118,8 @@ class SolveConfig:
                 raise ValueError(f"{name}={v!r} must be a positive finite number")
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name}={v!r} is out of range: need 0 < {name} < inf")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine={self.engine!r} is not one of {ENGINES}")
         if self.search_dtype not in _DTYPES:
             raise ValueError(f"search_dtype={self.search_dtype!r} is not one of {_DTYPES}")
         if not isinstance(self.polish, (bool, np.bool_)):
@@ -136,6 +157,10 @@ class CellResult(NamedTuple):
     success_rate: float  # fraction of restarts within SUCCESS_RTOL of value (see docstring)
     seconds: float  # wall time: the cell's share (by rows) of its bucket's search, plus polish
     device: str  # devices the search ran on, e.g. "cpu x1"
+    engine: str = "adam"  # the local solver that ran: "trust" or "adam"
+    starts: int = 0  # starts spent on the cell (random, perturbed, seeded)
+    confirmations: int = 0  # starts that reached the reported basin (trust; adam: hits)
+    found_by: str = "random"  # how the reported basin was first reached
 
 
 def _check_polish_available(config: SolveConfig) -> None:
@@ -146,59 +171,138 @@ def _check_polish_available(config: SolveConfig) -> None:
         )
 
 
-def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, device):
-    """Polish the best restarts of one cell and return its CellResult."""
-    t0 = time.perf_counter()
-    values = np.asarray(values, np.float64)
-    order = np.argsort(values, kind="stable")
-    best = int(order[0])
-    code = codes[best]
-    feat = None if feats is None else feats[best]
-    value, kkt = float(values[best]), math.nan
+def _check_finite(objective, d, K, code, config):
     if not np.all(np.isfinite(code)):
         raise ValueError(
             f"the {objective} search diverged for d={d}, K={K} (non-finite coordinates); "
             f"with tau={config.tau}, lam={config.lam}, steps={config.steps}: try a larger tau "
             "or fewer steps"
         )
-    n_vars = K * d * (1 if feats is None else 2)
-    if config.polish and n_vars <= POLISH_MAX_VARIABLES:
-        top = order[: min(config.polish_top, len(order))]
-        best_p = None
-        polished_from: list[float] = []
-        for r in top:
-            # Restarts whose searched values agree to 1e-9 sit in the same basin and would
-            # polish to the same optimum: polish one of them only.
-            if any(abs(values[r] - v) <= 1e-9 * max(1.0, abs(v)) for v in polished_from):
-                continue
-            polished_from.append(float(values[r]))
-            kw = {}
-            if objective in ("ce", "wd"):
-                kw["tau"] = config.tau
-            if objective == "wd":
-                kw["lam"] = config.lam
-            p = _polish(objective, codes[r], None if feats is None else feats[r], **kw)
-            if best_p is None or p.value < best_p.value:
-                best_p = p
-        code, feat = best_p.code, best_p.features
-        value, kkt = float(best_p.value), best_p.kkt_residual
+
+
+def _polish_candidates(objective, d, K, candidates, config, temperature=None):
+    """Return (code, features, value, kkt) of the best polished candidate, or None when the
+    cell is not polished (polish off or more than POLISH_MAX_VARIABLES variables).
+
+    ``candidates`` is a list of (code, features) in order of preference; at most
+    ``config.polish_top`` of them are polished."""
+    has_h = candidates[0][1] is not None
+    if not config.polish or K * d * (2 if has_h else 1) > POLISH_MAX_VARIABLES:
+        return None
+    obj = objectives.get(objective)
+    kw = {}
+    if obj.uses_tau:
+        kw["tau"] = config.tau
+    if obj.uses_lam:
+        kw["lam"] = config.lam
+    if obj.minmax and temperature is not None:
+        kw["temperature"] = temperature
+    best = None
+    for code, feat in candidates[: config.polish_top]:
+        p = _polish(objective, code, feat, **kw)
+        if best is None or p.value < best.value:
+            best = p
+    return best.code, best.features, float(best.value), float(best.kkt_residual)
+
+
+def _result(objective, d, K, code, feat, value, kkt, values, success, seconds, device, **kw):
     if objective == "wd":  # reported: W's rows normalized (value stays that of the raw W, H)
         code = code / np.linalg.norm(code, axis=1, keepdims=True)
-    tol = SUCCESS_RTOL * max(1.0, abs(value))
-    success = float(np.mean(values - value <= tol))
     return CellResult(
         objective=objective,
         d=d,
         K=K,
         code=np.asarray(code, np.float64),
         features=None if feat is None else np.asarray(feat, np.float64),
-        value=value,
+        value=float(value),
         kkt_residual=float(kkt),
-        restart_values=values,
-        success_rate=success,
-        seconds=search_seconds + time.perf_counter() - t0,
+        restart_values=np.asarray(values, np.float64),
+        success_rate=float(success),
+        seconds=seconds,
         device=device,
+        **kw,
     )
+
+
+def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, device):
+    """Polish the best restarts of one cell (first-order search) and return its CellResult."""
+    t0 = time.perf_counter()
+    values = np.asarray(values, np.float64)
+    order = np.argsort(values, kind="stable")
+    best = int(order[0])
+    _check_finite(objective, d, K, codes[best], config)
+    # Restarts whose searched values agree to 1e-9 sit in the same basin and would polish to
+    # the same optimum: polish one of each.
+    distinct: list[int] = []
+    for r in order:
+        if not any(abs(values[r] - values[q]) <= 1e-9 * max(1.0, abs(values[q])) for q in distinct):
+            distinct.append(int(r))
+    cands = [(codes[r], None if feats is None else feats[r]) for r in distinct]
+    out = _polish_candidates(objective, d, K, cands, config)
+    if out is None:
+        out = (codes[best], cands[0][1], float(values[best]), math.nan)
+    code, feat, value, kkt = out
+    tol = SUCCESS_RTOL * max(1.0, abs(value))
+    hits = int(np.sum(values - value <= tol))
+    return _result(
+        objective,
+        d,
+        K,
+        code,
+        feat,
+        value,
+        kkt,
+        values,
+        hits / len(values),
+        search_seconds + time.perf_counter() - t0,
+        device,
+        engine="adam",
+        starts=len(values),
+        confirmations=hits,
+        found_by="random",
+    )
+
+
+def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResult:
+    """Polish the population of one basin-searched cell and return its CellResult."""
+    t0 = time.perf_counter()
+    d, K = cs.d, cs.K
+    best = cs.best
+    _check_finite(objective, d, K, best[2], config)
+    # The surrogate at the final temperature t exceeds the max by at most t log(#pieces), so a
+    # basin whose searched value is worse than the best's by more cannot polish to a better one.
+    t_end = trust.LocalSpec.t_end
+    slack = 2 * t_end * math.log(2 * K * K) if objectives.get(objective).minmax else 0.0
+    cands = [(p[2], p[3]) for p in cs.population if p[1] <= best[1] + slack]
+    out = _polish_candidates(objective, d, K, cands, config, temperature=t_end)
+    if out is None:
+        out = (best[2], best[3], best[1], math.nan)
+    code, feat, value, kkt = out
+    return _result(
+        objective,
+        d,
+        K,
+        code,
+        feat,
+        value,
+        kkt,
+        cs.values,
+        cs.hits / max(cs.starts, 1),
+        cs.seconds + time.perf_counter() - t0,
+        device,
+        engine="trust",
+        starts=cs.starts,
+        confirmations=cs.hits,
+        found_by=cs.found_by,
+    )
+
+
+def use_trust(d: int, K: int, config: SolveConfig) -> bool:
+    """Return True when cell (d, K) is solved by the trust-region engine under `config`."""
+    if config.engine != "auto":
+        return config.engine == "trust"
+    n_vars = K * d * (2 if objectives.get(config.objective).has_features else 1)
+    return n_vars <= TRUST_MAX_VARIABLES
 
 
 def run_bucket(bucket: Bucket, config: SolveConfig):
@@ -275,7 +379,23 @@ def solve_grid(
         results[(d, K)] = res
         if on_result is not None:
             on_result(res)
-    for bucket in plan.dense:
+    trust_cells = [c for b in plan.dense for c in b.cells if use_trust(*c, config)]
+    if trust_cells:
+
+        def on_round(rnd, n_open):
+            if on_bucket is not None:
+                on_bucket(f"{obj} trust regions, round {rnd + 1}: {n_open} cells open", 0)
+
+        searched = engine.basin_search(trust_cells, config, on_round=on_round)
+        for (d, K), cs in searched.items():
+            res = _finish_search(obj, cs, config, device)
+            results[(d, K)] = res
+            if on_result is not None:
+                on_result(res)
+    adam_cells = {c for b in plan.dense for c in b.cells if not use_trust(*c, config)}
+    adam_cells = [c for c in cells if c in adam_cells]
+    dense = batching.buckets(adam_cells, config) if adam_cells else []
+    for bucket in dense:
         if on_bucket is not None:
             on_bucket(bucket.describe(config.objective), len(bucket.cells))
         codes, feats, values, rows, seconds = run_bucket(bucket, config)
@@ -326,7 +446,9 @@ def solve(d: int, K: int, config: SolveConfig, *, stream: bool | None = None) ->
 
 
 __all__ = [
+    "ENGINES",
     "OBJECTIVES",
+    "TRUST_MAX_VARIABLES",
     "SUCCESS_RTOL",
     "Bucket",
     "CellResult",
@@ -335,4 +457,5 @@ __all__ = [
     "run_bucket",
     "solve",
     "solve_grid",
+    "use_trust",
 ]

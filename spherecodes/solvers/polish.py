@@ -379,6 +379,25 @@ def _try_newton(prob, X, T, pool, mu_pool, eps):
     return best, iters, False
 
 
+#: Pieces whose surrogate weight is below exp(-WEIGHT_BAND) of the largest are left out of
+#: the active set a surrogate solution names (e^-30 ~ 1e-13: numerically zero multipliers).
+WEIGHT_BAND = 30.0
+
+
+def _newton_from_surrogate(prob: _Problem, X: np.ndarray, t: float):
+    """Active-set Newton from a solution of the surrogate at temperature t.
+
+    The surrogate's softmax weights exp((f_a - T) / t), normalized, are the multiplier
+    estimates (they converge to the KKT multipliers as t -> 0) and name the active set.
+    Returns (X', iterations, done) as :func:`_try_newton`.
+    """
+    T = _objective(prob, X)
+    eps = max(WEIGHT_BAND * t, 1e-12)
+    pool = _pieces(prob, X, T - eps)
+    mu = np.exp((pool[4] - T) / t)
+    return _try_newton(prob, X, T, pool, mu / mu.sum(), eps)
+
+
 def _minimax(prob: _Problem, X: np.ndarray, tol: float, max_iter: int):
     """Polish X (N, d) for the min-max problem; return (X, iterations)."""
     N, d = X.shape
@@ -560,6 +579,7 @@ def polish(
     lam: float | None = None,
     tol: float = 1e-12,
     max_iter: int = 100,
+    temperature: float | None = None,
 ) -> PolishResult:
     """Return a float64 local optimum of `objective` near `code` (and `features`), certified.
 
@@ -569,6 +589,10 @@ def polish(
     or cross-entropy plus lam/2 (||W||^2 + ||H||^2) (``wd``, W and H unconstrained).
     ``kkt_residual`` is the stationarity residual over the pieces within ACTIVE_BAND of the max
     (min-max objectives) or the Riemannian/Euclidean gradient norm (smooth ones).
+    ``temperature`` (min-max objectives): the input solves the log-sum-exp surrogate at this
+    temperature (as the trust-region search leaves it), so its softmax weights name the active
+    set and estimate the multipliers; active-set Newton runs from there first, and the
+    sequential-LP phase only where that does not converge.
 
     >>> import numpy as np
     >>> ang = 2 * np.pi * np.arange(5) / 5 + 0.01 * np.arange(5)
@@ -632,9 +656,18 @@ def polish(
         X = np.vstack([W, H])
     else:
         X = W.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=scipy.optimize.OptimizeWarning)
-        X, it = _minimax(prob, X, tol, max_iter)
+    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature={temperature!r} is out of range: need 0 < temperature")
+    done, it = False, 0
+    if temperature is not None:
+        Xn, it, done = _newton_from_surrogate(prob, X, float(temperature))
+        if done:
+            X = Xn
+    if not done:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=scipy.optimize.OptimizeWarning)
+            X, k = _minimax(prob, X, tol, max_iter)
+        it += k
     T, res, _, nact, ok = _certificate(prob, X, tol)
     code_out = X[:K].copy()
     feats = X[K:].copy() if kind == "hardmax" else None

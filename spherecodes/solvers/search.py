@@ -147,6 +147,16 @@ def _init_jit(spec, seed_key, d, K, restart):
     return _init(spec, seed_key, d, K, restart)
 
 
+@partial(jax.jit, static_argnames=("spec",))
+def random_starts(spec: SearchSpec, seed_key, d, K, restart):
+    """Return the padded starting (W, H) of a batch of rows (H None without features).
+
+    ``d``, ``K``, ``restart`` are (rows,) int arrays; row r's start is the one restart
+    ``restart[r]`` of cell (d[r], K[r]) gets on every search path (see :func:`initial_point`).
+    """
+    return jax.vmap(lambda dd, kk, rr: _init(spec, seed_key, dd, kk, rr))(d, K, restart)
+
+
 # --------------------------------------------------------------------------------------------
 # surrogates and true values (masked; pm is the (K_pad,) bool mask of real points)
 
@@ -308,6 +318,7 @@ __all__ = [
     "SearchSpec",
     "TRACES",
     "initial_point",
+    "random_starts",
     "search_batch",
     "surrogate",
     "true_value",

@@ -1,0 +1,172 @@
+"""One record per objective: its pieces, smooth surrogate, exact value and variables.
+
+Every solver path (the batched local solves, the first-order search, the streamed and
+neighbour-list paths) and the polish read these records; nothing else dispatches on the name.
+
+=============  ==========================================  =====================================
+objective      pieces f_a (min-max) / smooth loss          variables
+=============  ==========================================  =====================================
+tammes         <w_i, w_j>, i < j                            W on spheres
+grassmannian   +<w_i, w_j> and -<w_i, w_j>, i < j           W on spheres
+softmax        <w_k' - w_k, h_k>, k' != k                   W, H on spheres; H starts at W
+hardmax        <w_k' - w_k, h_k>, k' != k                   W, H on spheres; H starts at random
+ce             tau log(sum of CE at temperature tau)       W, H on spheres
+wd             cross-entropy + lam/2 (|W|^2 + |H|^2)        W, H unconstrained
+=============  ==========================================  =====================================
+
+A min-max objective's surrogate at temperature ``t`` is ``t * logsumexp(f_a / t)`` over its
+pieces: an upper bound on ``max_a f_a`` within ``t log(#pieces)``, whose softmax weights are
+the multipliers of the pieces as ``t -> 0``.  ``pm`` is always the (K_pad,) bool mask of the
+real points of a code padded to a bucket shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from spherecodes import losses
+
+__all__ = ["OBJECTIVES", "Objective", "get", "names"]
+
+
+def pair_mask(pm):
+    """Return the (K_pad, K_pad) bool mask of real pairs i < j."""
+    n = pm.shape[0]
+    upper = jnp.arange(n)[:, None] < jnp.arange(n)[None, :]
+    return pm[:, None] & pm[None, :] & upper
+
+
+def class_mask(pm):
+    """Return the (K_pad, K_pad) bool mask of real (class, competitor) pairs k != k'."""
+    n = pm.shape[0]
+    off = jnp.arange(n)[:, None] != jnp.arange(n)[None, :]
+    return pm[:, None] & pm[None, :] & off
+
+
+def margins(W, H):
+    """Return A[k, k'] = <w_k' - w_k, h_k>, shape (K, K)."""
+    S = H @ W.T
+    return S - jnp.diagonal(S)[:, None]
+
+
+def smooth_max(x, valid, t):
+    """Return t * logsumexp(x / t) over the entries where ``valid`` (a scalar)."""
+    # x * (1/t) rather than x / t: with a per-row t a vectorized division may be lowered
+    # differently for different batch splits; a product is exact IEEE.
+    return t * jax.nn.logsumexp(jnp.where(valid, x * (1 / t), -jnp.inf))
+
+
+def _tammes_pieces(W, H, pm):
+    return W @ W.T, pair_mask(pm)
+
+
+def _grassmannian_pieces(W, H, pm):
+    G = W @ W.T
+    v = pair_mask(pm)
+    return jnp.stack([G, -G]), jnp.stack([v, v])
+
+
+def _hardmax_pieces(W, H, pm):
+    return margins(W, H), class_mask(pm)
+
+
+def _ce_smooth(W, H, pm, t, tau, lam):
+    # tau log(sum CE) (GNC eq. 12): a monotone function of the mean CE, so the same
+    # minimizers, with gradients of a steady size where CE decays like exp(-margin / tau).
+    return losses.cross_entropy_asymptotic(W, H[:, None, :], tau, mask=pm)
+
+
+def _ce_exact(W, H, pm, tau, lam):
+    return losses.cross_entropy(W, H[:, None, :], tau, mask=pm)
+
+
+def _wd_smooth(W, H, pm, t, tau, lam):
+    return losses.weight_decay(W, H[:, None, :], tau, lam=lam, mask=pm)
+
+
+def _wd_exact(W, H, pm, tau, lam):
+    return losses.weight_decay(W, H[:, None, :], tau, lam=lam, mask=pm)
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """What a solver needs to know about one objective (hashable: usable as a static arg)."""
+
+    name: str
+    features: str  # "none" (W only), "code" (H starts at W) or "random" (H starts at random)
+    sphere: bool  # variables are unit rows (else unconstrained, Euclidean)
+    pieces: Callable | None = None  # min-max: (W, H, pm) -> (values, valid) same shape
+    smooth_fn: Callable | None = None  # smooth: (W, H, pm, t, tau, lam) -> scalar
+    exact_fn: Callable | None = None  # smooth: (W, H, pm, tau, lam) -> scalar
+    polish_kind: str = ""  # the polish's min-max problem ("tammes", "grassmannian", "hardmax")
+
+    uses_tau: bool = False
+    uses_lam: bool = False
+
+    @property
+    def minmax(self) -> bool:
+        """Return True for a min-max objective (pieces, temperature continuation)."""
+        return self.pieces is not None
+
+    @property
+    def has_features(self) -> bool:
+        """Return True when the objective has a feature per class (H) besides W."""
+        return self.features != "none"
+
+    def smooth(self, W, H, pm, t, tau, lam):
+        """Return the smooth loss minimized by the local solvers (a scalar, W's dtype)."""
+        if self.minmax:
+            vals, valid = self.pieces(W, H, pm)
+            return smooth_max(vals, valid, t)
+        return self.smooth_fn(W, H, pm, t, tau, lam)
+
+    def exact(self, W, H, pm, tau, lam):
+        """Return the true objective (lower is better): max piece, mean CE or the WD loss."""
+        if self.minmax:
+            vals, valid = self.pieces(W, H, pm)
+            return jnp.max(jnp.where(valid, vals, -jnp.inf))
+        return self.exact_fn(W, H, pm, tau, lam)
+
+    def weights(self, W, H, pm, t):
+        """Return the surrogate's softmax weights of the pieces (multiplier estimates)."""
+        vals, valid = self.pieces(W, H, pm)
+        return jax.nn.softmax(jnp.where(valid, vals * (1 / t), -jnp.inf).ravel()).reshape(
+            vals.shape
+        )
+
+
+OBJECTIVES: Mapping[str, Objective] = types.MappingProxyType(
+    {
+        o.name: o
+        for o in (
+            Objective("tammes", "none", True, _tammes_pieces, polish_kind="tammes"),
+            Objective("softmax", "code", True, _hardmax_pieces, polish_kind="hardmax"),
+            Objective("hardmax", "random", True, _hardmax_pieces, polish_kind="hardmax"),
+            Objective("ce", "random", True, None, _ce_smooth, _ce_exact, uses_tau=True),
+            Objective(
+                "wd", "random", False, None, _wd_smooth, _wd_exact, uses_tau=True, uses_lam=True
+            ),
+            Objective(
+                "grassmannian", "none", True, _grassmannian_pieces, polish_kind="grassmannian"
+            ),
+        )
+    }
+)
+
+
+def names() -> tuple[str, ...]:
+    """Return the objective names, in their fixed order (the order seeds fold in)."""
+    return tuple(OBJECTIVES)
+
+
+def get(name: str) -> Objective:
+    """Return the Objective record called ``name``; ValueError naming the accepted names."""
+    try:
+        return OBJECTIVES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"objective={name!r} is not one of {names()}") from None

@@ -1,0 +1,375 @@
+"""Basin search over a grid with adaptive budgets: rounds of batched second-order local solves.
+
+Every round runs, for each bucket of cells that are not finished, one batch of local solves
+(:func:`spherecodes.solvers.trust.local_batch`: one compiled program per bucket shape and batch
+size), ``ROUND_STARTS`` starts per unfinished cell:
+
+* **random starts** (restart r of a cell is the same start on every path, see
+  :func:`spherecodes.solvers.search.random_starts`), with starting temperature
+  ``PORTFOLIO[r % len(PORTFOLIO)]``: high temperatures are energy-like problems that funnel
+  into the wide basins of large K, low ones local max-min searches that find the narrow best
+  basins of some small K (Tammes K = 13 in R^3 is found from t0 = 0.03 only);
+* **perturbations** of the cell's population (its ``POPULATION`` best distinct local optima):
+  one point moved into the largest hole, or every point shaken by a fraction of the minimal
+  distance, re-solved from ``PERTURB_T0`` (iterated local search / basin hopping);
+* **neighbour seeds**, in grids with cells (d, K - 1) or (d, K + 1): the neighbour's best code
+  plus a point in its largest hole, or minus one point.
+
+A cell is finished when its best basin has been reached by ``confirm`` starts, the last
+round found nothing better and the Good-Turing estimate of the chance that one more random
+start finds an unseen basin (basins reached once / random starts) is at most
+``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached,
+or when ``restarts`` starts are spent: easy cells cost one or two
+rounds, hard cells get the budget.  Two local optima are the same basin when their surrogate
+values at the final temperature agree to ``BASIN_RTOL`` (relative).  Each cell reports how
+its best code was first found (``found_by``) and how many starts reached it
+(``confirmations``).  Finally the ``polish_top`` best distinct optima are polished exactly
+(:func:`spherecodes.solvers.polish.polish`, active-set Newton from the surrogate's weights).
+
+Deterministic for a seed: random starts come from the seed by ``jax.random.fold_in``, every
+perturbation from a NumPy generator seeded by (seed, objective, d, K, round).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from spherecodes import objectives
+from spherecodes.solvers import batching
+from spherecodes.solvers.search import SearchSpec, random_starts
+from spherecodes.solvers.trust import LocalSpec, local_batch
+
+__all__ = ["BASIN_RTOL", "PORTFOLIO", "CellSearch", "basin_search"]
+
+#: Starting temperatures of the random starts, cycled over the restart index.
+PORTFOLIO = (0.03, 0.5, 0.1)
+#: Starting temperature of perturbed and seeded starts (a local search around them).
+PERTURB_T0 = 0.01
+#: Starts per unfinished cell and round.
+ROUND_STARTS = 8
+#: Distinct local optima kept per cell for perturbation and polish.
+POPULATION = 4
+#: Two local optima are one basin when their surrogate values agree to this (relative).
+BASIN_RTOL = 1e-8
+#: The float32 phase of the local solves ends at this temperature, with this many tCG steps
+#: per trust-region iteration; the float64 phase goes on to ``LocalSpec.t_end``.
+COARSE_T_END, COARSE_INNER = 1e-3, 8
+#: A cell is not finished while the Good-Turing estimate of the chance that a random start
+#: finds a basin not seen yet exceeds this (rugged landscapes get more starts).
+MISSING_MASS = 0.02
+#: ... nor before it has spent this many random starts per distinct basin they reached.
+STARTS_PER_BASIN = 8
+#: Shake size, as a fraction of the code's minimal distance.
+SHAKE = 0.25
+
+
+@dataclasses.dataclass
+class CellSearch:
+    """The search record of one cell while the rounds run (mutable, local to one search)."""
+
+    d: int
+    K: int
+    next_restart: int = 0  # index of the next random start
+    starts: int = 0  # starts spent (random, perturbed, seeded)
+    rounds: int = 0
+    population: list = dataclasses.field(default_factory=list)  # [(smooth, value, W, H, kind, src)]
+    hits: int = 0  # starts that reached the best basin (not counting perturbations of it)
+    found_by: str = ""
+    improved: bool = True  # the last round found a better basin
+    done: bool = False
+    seeded_from: dict = dataclasses.field(default_factory=dict)  # neighbour K -> its smooth
+    values: list = dataclasses.field(default_factory=list)  # exact value of every start
+    basins: list = dataclasses.field(default_factory=list)  # [[smooth, hits]] of random starts
+    seconds: float = 0.0
+
+    def missing_mass(self) -> float:
+        """Return the Good-Turing estimate of the chance that the next random start ends in a
+        basin not seen yet: (basins reached by exactly one random start) / (random starts)."""
+        n = sum(b[1] for b in self.basins)
+        return sum(1 for b in self.basins if b[1] == 1) / n if n else 1.0
+
+    @property
+    def best(self):
+        """Return the best (smooth, value, W, H, kind) found so far, or None."""
+        return self.population[0] if self.population else None
+
+
+def _same(a: float, b: float) -> bool:
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return a == b
+    return abs(a - b) <= BASIN_RTOL * max(1.0, abs(a), abs(b))
+
+
+def _largest_hole(W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return a unit vector approximately farthest from every row of W (sampled candidates,
+    then a few steps of pushing away from the nearest rows)."""
+    K, d = W.shape
+    C = rng.standard_normal((max(256, 32 * K), d))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    c = C[np.argmin(np.max(C @ W.T, axis=1))]
+    for _ in range(20):
+        ip = W @ c
+        near = W[ip >= ip.max() - 1e-3]
+        c = c - 0.1 * near.mean(axis=0)
+        c /= np.linalg.norm(c)
+    return c
+
+
+def _min_distance(W: np.ndarray) -> float:
+    G = W @ W.T
+    np.fill_diagonal(G, -np.inf)
+    return float(np.sqrt(max(2.0 - 2.0 * G.max(), 0.0)))
+
+
+def _perturb(W, H, kind: str, rng, sphere: bool):
+    """Return a perturbed copy (W', H') of a local optimum: a point into the largest hole
+    ("hole") or every point shaken by SHAKE times the minimal distance ("shake")."""
+    W = W.copy()
+    H = None if H is None else H.copy()
+    K, d = W.shape
+    if kind == "hole":
+        i = int(rng.integers(K))
+        c = _largest_hole(np.delete(W, i, axis=0), rng)
+        scale = np.linalg.norm(W[i]) if not sphere else 1.0
+        W[i] = scale * c
+        if H is not None:
+            H[i] = c * (np.linalg.norm(H[i]) if not sphere else 1.0)
+    else:
+        Wn = W / np.linalg.norm(W, axis=1, keepdims=True)
+        s = SHAKE * max(_min_distance(Wn), 1e-3) / math.sqrt(d)
+        W = W + s * rng.standard_normal(W.shape)
+        if H is not None:
+            H = H + s * rng.standard_normal(H.shape)
+    if sphere:
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        if H is not None:
+            H /= np.linalg.norm(H, axis=1, keepdims=True)
+    return W, H
+
+
+def _from_neighbour(W, H, K: int, rng, sphere: bool):
+    """Return a start for K points from a neighbour cell's best code (K - 1 or K + 1 rows)."""
+    if W.shape[0] == K - 1:
+        c = _largest_hole(W / np.linalg.norm(W, axis=1, keepdims=True), rng)
+        W = np.vstack([W, c])
+        H = None if H is None else np.vstack([H, c])
+    else:
+        i = int(rng.integers(W.shape[0]))
+        W = np.delete(W, i, axis=0)
+        H = None if H is None else np.delete(H, i, axis=0)
+    return W.copy(), None if H is None else H.copy()
+
+
+class _Row(NamedTuple):
+    """One start of one cell in a round."""
+
+    cell: int  # index of the cell in the search's cell list
+    W: np.ndarray | None  # (K, d) start, or None for random start number `restart`
+    H: np.ndarray | None  # (K, d) feature start (None: from W, or random)
+    t0: float  # starting temperature
+    kind: str  # "random", "perturbed (hole|shake)", "neighbour K=..."
+    restart: int = -1  # random start index
+    source: float = math.nan  # surrogate value of the population member it perturbs
+
+
+def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
+    """Return the rows of one cell for the next round."""
+    n = min(ROUND_STARTS, config.restarts - cs.starts)
+    rows: list[_Row] = []
+    if cs.rounds > 0 and cs.population:
+        # neighbour seeds, when a neighbour's best changed since this cell last used it
+        for K2 in (cs.K - 1, cs.K + 1):
+            nb = grid.get((cs.d, K2))
+            if nb is None or nb.best is None or len(rows) >= n:
+                continue
+            if K2 in cs.seeded_from and _same(cs.seeded_from[K2], nb.best[0]):
+                continue
+            if K2 < 2 or (K2 == cs.K - 1 and K2 < 2):
+                continue
+            cs.seeded_from[K2] = nb.best[0]
+            W, H = _from_neighbour(nb.best[2], nb.best[3], cs.K, rng, obj.sphere)
+            rows.append(_Row(index, W, H, PERTURB_T0, f"neighbour K={K2}"))
+        # perturbations of the population, half of the round
+        n_pert = max(1, (n - len(rows)) // 2)
+        for j in range(n_pert):
+            if len(rows) >= n:
+                break
+            member = cs.population[j % len(cs.population)]
+            kind = "hole" if j % 2 == 0 else "shake"
+            W, H = _perturb(member[2], member[3], kind, rng, obj.sphere)
+            rows.append(_Row(index, W, H, PERTURB_T0, f"perturbed ({kind})", source=member[0]))
+    while len(rows) < n:
+        r = cs.next_restart
+        cs.next_restart += 1
+        rows.append(_Row(index, None, None, PORTFOLIO[r % len(PORTFOLIO)], "random", r))
+    return rows
+
+
+def _run_rows(obj, config, K_pad, d_pad, rows, cells):
+    """Solve `rows` (one bucket) in batches; return LocalOutput as NumPy, row-aligned."""
+    n = len(rows)
+    n_dev = len(jax.devices())
+    batch = batching.batch_size(n, devices=n_dev)
+    dt = jnp.float64
+    sharding = batching.batch_sharding()
+    key = jax.random.PRNGKey(config.seed)
+    # Two phases: the basin is chosen at the higher temperatures, where float32 and short inner
+    # solves suffice (twice as fast each); the float64 phase continues to the final temperature.
+    coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=COARSE_INNER)
+    spec = LocalSpec(obj.name, K_pad, d_pad)
+    sspec = SearchSpec(obj.name, 1, "float64", K_pad, d_pad)
+    outs = []
+    for c0 in range(0, n, batch):
+        chunk = rows[c0 : c0 + batch]
+        chunk = chunk + [chunk[0]] * (batch - len(chunk))  # spare rows: repeated, discarded
+        d = np.array([cells[r.cell].d for r in chunk], np.int32)
+        K = np.array([cells[r.cell].K for r in chunk], np.int32)
+        restart = np.array([max(r.restart, 0) for r in chunk], np.int32)
+        W0, H0 = random_starts(sspec, key, d, K, restart)
+        W0, H0 = np.array(W0), (None if H0 is None else np.array(H0))
+        for i, r in enumerate(chunk):
+            if r.W is not None:
+                W0[i] = 0.0
+                W0[i, : r.W.shape[0], : r.W.shape[1]] = r.W
+                if H0 is not None:
+                    H0[i] = 0.0
+                    H0[i, : r.H.shape[0], : r.H.shape[1]] = r.H if r.H is not None else r.W
+        t0 = np.array([r.t0 for r in chunk], np.float64)
+        args = [batching.shard(np.asarray(x), sharding) for x in (W0, d, K, t0)]
+        H0s = None if H0 is None else batching.shard(H0, sharding)
+        tau, lam = np.float64(config.tau), np.float64(config.lam)
+        W, H, t0 = args[0], H0s, args[3]
+        if obj.minmax:
+            f32 = jnp.float32
+            out = local_batch(
+                coarse,
+                W.astype(f32),
+                None if H is None else H.astype(f32),
+                args[1],
+                args[2],
+                t0,
+                tau,
+                lam,
+            )
+            W, H = out.code, out.features
+            t0 = np.minimum(t0, COARSE_T_END)
+        out = local_batch(
+            spec,
+            W.astype(dt),
+            None if H is None else H.astype(dt),
+            args[1],
+            args[2],
+            t0,
+            tau,
+            lam,
+        )
+        n_real = len(rows[c0 : c0 + batch])
+        outs.append(jax.tree.map(lambda a, n_real=n_real: np.asarray(a)[:n_real], out))
+    return jax.tree.map(lambda *a: np.concatenate(a), *outs)
+
+
+def _update(cs: CellSearch, results) -> None:
+    """Merge one round's local optima (smooth, value, W, H, kind) into the cell's record."""
+    cs.rounds += 1
+    old_best = cs.best[0] if cs.best else math.inf
+    pop = list(cs.population)
+    for res in results:
+        cs.starts += 1
+        cs.values.append(res[1])
+        if not math.isfinite(res[0]):
+            continue
+        if res[4] == "random":
+            for b in cs.basins:
+                if _same(res[0], b[0]):
+                    b[1] += 1
+                    break
+            else:
+                cs.basins.append([res[0], 1])
+        if any(_same(res[0], p[0]) for p in pop):
+            continue
+        pop.append(res)
+    pop.sort(key=lambda p: p[0])
+    cs.population = pop[:POPULATION]
+    best = cs.population[0][0] if cs.population else math.inf
+    cs.improved = best < old_best and not _same(best, old_best)
+    if cs.improved:
+        cs.found_by = cs.population[0][4]
+        cs.hits = 0
+    # A perturbation of the best code that falls back into its basin confirms nothing.
+    cs.hits += sum(
+        1
+        for res in results
+        if math.isfinite(res[0]) and _same(res[0], best) and not _same(res[5], best)
+    )
+
+
+def basin_search(
+    cells: Sequence[tuple[int, int]],
+    config,
+    *,
+    on_round: Callable[[int, int], None] | None = None,
+) -> dict[tuple[int, int], CellSearch]:
+    """Return the finished CellSearch of every (d, K) cell after the rounds (see module doc).
+
+    ``config`` is a :class:`spherecodes.solvers.SolveConfig` (objective, restarts as the
+    per-cell budget of starts, confirm, seed, tau, lam).  ``on_round(round, open_cells)`` is
+    called before each round.
+    """
+    obj = objectives.get(config.objective)
+    grid = {(d, K): CellSearch(d, K) for d, K in cells}
+    order = list(grid.values())
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, cs in enumerate(order):
+        groups.setdefault((batching.ladder(cs.K), batching.ladder(cs.d)), []).append(i)
+    rnd = 0
+    while True:
+        open_cells = [i for i, cs in enumerate(order) if not cs.done]
+        if not open_cells:
+            break
+        if on_round is not None:
+            on_round(rnd, len(open_cells))
+        for (K_pad, d_pad), members in sorted(groups.items()):
+            live = [i for i in members if not order[i].done]
+            if not live:
+                continue
+            rows: list[_Row] = []
+            for i in live:
+                cs = order[i]
+                rng = np.random.default_rng(
+                    [config.seed, objectives.names().index(obj.name), cs.d, cs.K, rnd]
+                )
+                rows += _plan_round(cs, i, obj, config, grid, rng)
+            t0 = time.perf_counter()
+            out = _run_rows(obj, config, K_pad, d_pad, rows, order)
+            share = (time.perf_counter() - t0) / len(rows)
+            per_cell: dict[int, list] = {i: [] for i in live}
+            for j, r in enumerate(rows):
+                cs = order[r.cell]
+                K, d = cs.K, cs.d
+                W = out.code[j, :K, :d]
+                H = None if out.features is None else out.features[j, :K, :d]
+                res = (float(out.smooth[j]), float(out.value[j]), W, H, r.kind, r.source)
+                per_cell[r.cell].append(res)
+                cs.seconds += share
+            for i in live:
+                cs = order[i]
+                _update(cs, per_cell[i])
+                confirmed = (
+                    cs.hits >= config.confirm
+                    and not cs.improved
+                    and cs.rounds >= 2
+                    and cs.missing_mass() <= MISSING_MASS
+                    and sum(b[1] for b in cs.basins) >= STARTS_PER_BASIN * len(cs.basins)
+                )
+                if confirmed or cs.starts >= config.restarts:
+                    cs.done = True
+        rnd += 1
+    return grid
