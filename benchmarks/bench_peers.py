@@ -48,7 +48,7 @@ KNOWN_CELLS = {
     (7, 56): ("E7 kissing (28 lines)", known.e7_kissing),
     (8, 240): ("E8 roots", known.e8_roots),
 }
-DEFAULT_CELLS = [(3, 13), (3, 24), (3, 48), (3, 96), (5, 16), (6, 27)]
+DEFAULT_CELLS = [(3, 13), (3, 24), (3, 48), (3, 96), (3, 120), (5, 16), (6, 27), (8, 240), (4, 24)]
 QUICK_CELLS = [(3, 13), (3, 24), (5, 16)]
 COMPILE_EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
@@ -58,10 +58,29 @@ COMPILE_EVENTS = (
 SOLVERS = ("spherecodes", "pymanopt-cg", "pymanopt-tr", "gnc-step", "gnc-linear")
 
 COLUMNS = [
-    "solver", "d", "K", "seeds", "reference_deg", "reference_source",
-    "success_rate_loose", "success_rate_exact", "median_seconds_to_loose",
-    "median_seconds_to_exact", "best_angle_at_budget_deg", "best_angle_deg", "budget_seconds",
-    "speedup_loose", "speedup_exact", "compile_seconds", "machine", "load_avg_1min",
+    "solver",
+    "d",
+    "K",
+    "seeds",
+    "reference_deg",
+    "reference_source",
+    "success_rate_loose",
+    "success_rate_exact",
+    "median_seconds_to_loose",
+    "median_seconds_to_exact",
+    "best_angle_at_budget_deg",
+    "best_angle_deg",
+    "budget_seconds",
+    "speedup_loose",
+    "speedup_exact",
+    "compile_seconds",
+    "run_seconds_median",
+    "tts99_seconds",
+    "tts99_best_peer_seconds",
+    "tts99_goal_seconds",
+    "tts99_goal_met",
+    "machine",
+    "load_avg_1min",
 ]
 
 
@@ -109,34 +128,51 @@ def run_spherecodes(d, K, seeds, budget, log):
         warm = time.perf_counter() - t0
         compile_s = sum(compiled)
         log(f"  spherecodes warm-up {warm:.1f}s, of which compile {compile_s:.1f}s")
-        traces = []
+        traces, seconds = [], []
         for s in seeds:
             t0 = time.perf_counter()
             res = solve(d, K, SolveConfig(objective="tammes", seed=s))
             dt = time.perf_counter() - t0
             angle = math.degrees(math.acos(max_inner(np.asarray(res.code))))
-            log(f"  spherecodes seed {s}: {angle:.9f} deg in {dt:.2f}s "
-                f"(compiles since warm-up: {sum(compiled) - compile_s:.2f}s)")
+            log(
+                f"  spherecodes seed {s}: {angle:.9f} deg in {dt:.2f}s "
+                f"(compiles since warm-up: {sum(compiled) - compile_s:.2f}s)"
+            )
             traces.append(Trace(np.array([dt]), np.array([angle])))
+            seconds.append(dt)
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
-    return traces, compile_s
+    return traces, seconds, compile_s
 
 
 def run_peer(solver, d, K, seeds, budget, target, log):
-    """Return the traces of one peer, one per seed."""
-    traces = []
+    """Return (traces, run seconds) of one peer, one per seed."""
+    traces, seconds = [], []
     for s in seeds:
         if solver.startswith("pymanopt"):
-            run = run_pymanopt(d, K, s, method=solver.split("-")[1], time_budget=budget,
-                               target_deg=target)
+            run = run_pymanopt(
+                d, K, s, method=solver.split("-")[1], time_budget=budget, target_deg=target
+            )
         else:
-            run = run_gnc(d, K, s, schedule=solver.split("-")[1], time_budget=budget,
-                          target_deg=target)
-        log(f"  {solver} seed {s}: {run.angle_deg:.9f} deg, {run.iterations} it, "
-            f"{run.seconds:.2f}s")
+            run = run_gnc(
+                d, K, s, schedule=solver.split("-")[1], time_budget=budget, target_deg=target
+            )
+        log(
+            f"  {solver} seed {s}: {run.angle_deg:.9f} deg, {run.iterations} it, {run.seconds:.2f}s"
+        )
         traces.append(run.trace)
-    return traces
+        seconds.append(run.seconds)
+    return traces, seconds
+
+
+def tts99(success_rate: float, run_seconds: float) -> float:
+    """Return the time to solution at 99% confidence, t_run ln(0.01) / ln(1 - p) (t_run when
+    p >= 0.99, infinity when p = 0)."""
+    if success_rate <= 0 or math.isnan(run_seconds):
+        return math.inf
+    if success_rate >= 0.99:
+        return run_seconds
+    return run_seconds * math.log(0.01) / math.log(1.0 - success_rate)
 
 
 def _median(xs):
@@ -144,12 +180,20 @@ def _median(xs):
     return statistics.median(xs) if xs else math.nan
 
 
-def summarize(traces, ref, budget):
-    """Return the per-solver statistics of one cell from its traces."""
+def summarize(traces, seconds, ref, budget):
+    """Return the per-solver statistics of one cell from its traces and run times.
+
+    A run's time is its time to the exact target when it reaches it (a user who knows the
+    target stops there; the peers are given it when it is known) and its whole wall time
+    otherwise; TTS99 uses the median of those and the exact success rate."""
     loose = [time_to_target(t, ref - LOOSE_DEG) for t in traces]
     exact = [time_to_target(t, ref - EXACT_DEG) for t in traces]
     n = len(traces)
+    runs = [e if not math.isnan(e) else s for e, s in zip(exact, seconds, strict=True)]
+    p = sum(not math.isnan(x) for x in exact) / n
     return {
+        "run_seconds_median": _median(runs),
+        "tts99_seconds": tts99(p, _median(runs)),
         "seeds": n,
         "success_rate_loose": sum(not math.isnan(x) for x in loose) / n,
         "success_rate_exact": sum(not math.isnan(x) for x in exact) / n,
@@ -177,8 +221,9 @@ def plot(all_traces, refs, path, budget):
     ncol = min(4, len(cells))
     nrow = math.ceil(len(cells) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.3 * nrow), squeeze=False)
-    colors = dict(zip(SOLVERS, ["k", "tab:blue", "tab:green", "tab:red", "tab:orange"],
-                      strict=True))
+    colors = dict(
+        zip(SOLVERS, ["k", "tab:blue", "tab:green", "tab:red", "tab:orange"], strict=True)
+    )
     floor = 1e-9
     for ax, cell in zip(axes.flat, cells, strict=False):
         ref = refs[cell][0]
@@ -191,8 +236,7 @@ def plot(all_traces, refs, path, budget):
                 else:
                     x = np.append(t.seconds, min(budget, max(t.seconds[-1], 1e-3)))
                     y = np.append(gap, gap[-1])
-                    ax.step(x, y, where="post", color=colors[solver], alpha=0.7, lw=1,
-                            label=label)
+                    ax.step(x, y, where="post", color=colors[solver], alpha=0.7, lw=1, label=label)
         for lvl, ls in ((LOOSE_DEG, "--"), (EXACT_DEG, ":")):
             ax.axhline(lvl, color="grey", ls=ls, lw=0.8)
         ax.set_xscale("log")
@@ -201,11 +245,14 @@ def plot(all_traces, refs, path, budget):
         ax.set_title(f"d={cell[0]}, K={cell[1]} (ref {ref:.7f} deg)", fontsize=9)
         ax.set_xlabel("wall time (s)")
         ax.set_ylabel("reference - best angle (deg)")
-    for ax in axes.flat[len(cells):]:
+    for ax in axes.flat[len(cells) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Tammes: gap to the reference angle vs time (dashed: loose 1e-3, dotted: "
-                 f"exact 1e-6; gap < {floor:g} drawn at {floor:g})", fontsize=10)
+    fig.suptitle(
+        "Tammes: gap to the reference angle vs time (dashed: loose 1e-3, dotted: "
+        f"exact 1e-6; gap < {floor:g} drawn at {floor:g})",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -215,15 +262,31 @@ def main(argv=None) -> int:
     """Run the benchmark and write peers.csv / peers.png; return the exit status."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 cells, 2 seeds, 5 s budget")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 3)")
-    p.add_argument("--budget", type=float, default=None,
-                   help="wall-time budget per peer run, seconds (default 20)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per cell for Pymanopt trust regions (default 10)",
+    )
+    p.add_argument(
+        "--other-seeds",
+        type=int,
+        default=3,
+        help="seeds per cell for spherecodes and the other peers (default 3)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="wall-time budget per peer run, seconds (default 20)",
+    )
     p.add_argument("--cells", default=None, help="e.g. '3x13,5x16' (default: the README's)")
     p.add_argument("--solvers", default=",".join(SOLVERS))
     p.add_argument("--out", default=str(RESULTS / "peers.csv"))
     args = p.parse_args(argv)
 
-    seeds = list(range(args.seeds if args.seeds else (2 if args.quick else 3)))
+    seeds = list(range(args.seeds if args.seeds else (2 if args.quick else 10)))
+    other_seeds = list(range(args.other_seeds))
     budget = args.budget if args.budget else (5.0 if args.quick else 20.0)
     if args.cells:
         cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
@@ -251,11 +314,13 @@ def main(argv=None) -> int:
         per = {}
         for solver in solvers:
             if solver == "spherecodes":
-                per[solver], compile_s[(d, K)] = run_spherecodes(d, K, seeds, budget, log)
+                tr, secs, compile_s[(d, K)] = run_spherecodes(d, K, other_seeds, budget, log)
             else:
-                per[solver] = run_peer(solver, d, K, seeds, budget, target, log)
+                ss = seeds if solver == "pymanopt-tr" else other_seeds
+                tr, secs = run_peer(solver, d, K, ss, budget, target, log)
+            per[solver] = (tr, secs)
         if math.isnan(ref):
-            ref = max(float(t.angle_deg[-1]) for ts in per.values() for t in ts)
+            ref = max(float(t.angle_deg[-1]) for ts, _ in per.values() for t in ts)
             source = "best in this run"
         all_traces[(d, K)], refs[(d, K)] = per, (ref, source)
         loads[(d, K)] = os.getloadavg()[0]
@@ -264,26 +329,51 @@ def main(argv=None) -> int:
     rows = []
     for cell, per in all_traces.items():
         ref, source = refs[cell]
-        stats = {s: summarize(tr, ref, budget) for s, tr in per.items()}
+        stats = {s: summarize(tr, secs, ref, budget) for s, (tr, secs) in per.items()}
         ours = stats.get("spherecodes")
+        peer_tts = [st["tts99_seconds"] for s, st in stats.items() if s != "spherecodes"]
+        best_peer = min(peer_tts) if peer_tts else math.inf
+        # the issue's goal: at most max(best peer / 5, 0.2 s), and finite where no peer succeeds
+        goal = max(best_peer / 5, 0.2) if math.isfinite(best_peer) else math.inf
         for solver, st in stats.items():
-            row = {"solver": solver, "d": cell[0], "K": cell[1], "reference_deg": ref,
-                   "reference_source": source, "budget_seconds": budget, "machine": machine,
-                   "load_avg_1min": round(loads[cell], 2), **st}
+            row = {
+                "solver": solver,
+                "d": cell[0],
+                "K": cell[1],
+                "reference_deg": ref,
+                "reference_source": source,
+                "budget_seconds": budget,
+                "machine": machine,
+                "load_avg_1min": round(loads[cell], 2),
+                **st,
+            }
             for tgt in ("loose", "exact"):
                 sp = math.nan
                 if ours is not None and solver != "spherecodes":
                     sp = st[f"median_seconds_to_{tgt}"] / ours[f"median_seconds_to_{tgt}"]
                 row[f"speedup_{tgt}"] = sp
-            row["compile_seconds"] = compile_s.get(cell, math.nan) if solver == "spherecodes" \
-                else math.nan
+            row["compile_seconds"] = (
+                compile_s.get(cell, math.nan) if solver == "spherecodes" else math.nan
+            )
+            row["tts99_best_peer_seconds"] = best_peer
+            row["tts99_goal_seconds"] = goal
+            row["tts99_goal_met"] = (
+                ""
+                if solver != "spherecodes"
+                else math.isfinite(st["tts99_seconds"]) and st["tts99_seconds"] <= goal
+            )
             rows.append(row)
     with out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for row in rows:
             w.writerow({k: _fmt(row[k]) for k in COLUMNS})
-    plot(all_traces, refs, out.with_suffix(".png"), budget)
+    plot(
+        {c: {s: tr for s, (tr, _) in per.items()} for c, per in all_traces.items()},
+        refs,
+        out.with_suffix(".png"),
+        budget,
+    )
     log(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
 

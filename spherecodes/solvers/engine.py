@@ -2,7 +2,8 @@
 
 Every round runs, for each bucket of cells that are not finished, one batch of local solves
 (:func:`spherecodes.solvers.trust.local_batch`: one compiled program per bucket shape and batch
-size), ``ROUND_STARTS`` starts per unfinished cell:
+size), :func:`round_starts` starts per unfinished cell (``ROUND_STARTS`` for cells up to
+``ROUND_COST`` pieces x coordinates, fewer, down to 2, for costlier ones):
 
 * **random starts** (restart r of a cell is the same start on every path, see
   :func:`spherecodes.solvers.search.random_starts`), with starting temperature
@@ -47,7 +48,7 @@ from spherecodes.solvers import batching
 from spherecodes.solvers.search import SearchSpec, random_starts
 from spherecodes.solvers.trust import LocalSpec, local_batch
 
-__all__ = ["BASIN_RTOL", "PORTFOLIO", "CellSearch", "basin_search"]
+__all__ = ["BASIN_RTOL", "PORTFOLIO", "CellSearch", "basin_search", "per_basin", "round_starts"]
 
 #: Starting temperatures of the random starts, cycled over the restart index.
 PORTFOLIO = (0.03, 0.5, 0.1)
@@ -55,6 +56,9 @@ PORTFOLIO = (0.03, 0.5, 0.1)
 PERTURB_T0 = 0.01
 #: Starts per unfinished cell and round.
 ROUND_STARTS = 8
+#: Padded K^2 d up to which a round gives a cell ROUND_STARTS starts (above: proportionally
+#: fewer, at least 2, so that a round of a large cell costs about what a round of (3, 64) does).
+ROUND_COST = 64 * 64 * 3
 #: Distinct local optima kept per cell for perturbation and polish.
 POPULATION = 4
 #: Two local optima are one basin when their surrogate values agree to this (relative).
@@ -100,6 +104,18 @@ class CellSearch:
     def best(self):
         """Return the best (smooth, value, W, H, kind) found so far, or None."""
         return self.population[0] if self.population else None
+
+
+def round_starts(d: int, K: int) -> int:
+    """Return the number of starts a cell (d, K) gets per round (see ROUND_COST)."""
+    cost = batching.ladder(K) ** 2 * batching.ladder(d)
+    return int(min(ROUND_STARTS, max(2, ROUND_STARTS * ROUND_COST // cost)))
+
+
+def per_basin(d: int, K: int) -> int:
+    """Return the random starts per basin seen that a cell needs before it may stop
+    (STARTS_PER_BASIN, scaled down with the starts per round, at least 2)."""
+    return max(2, STARTS_PER_BASIN * round_starts(d, K) // ROUND_STARTS)
 
 
 def _same(a: float, b: float) -> bool:
@@ -182,7 +198,7 @@ class _Row(NamedTuple):
 
 def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
     """Return the rows of one cell for the next round."""
-    n = min(ROUND_STARTS, config.restarts - cs.starts)
+    n = min(round_starts(cs.d, cs.K), config.restarts - cs.starts)
     rows: list[_Row] = []
     if cs.rounds > 0 and cs.population:
         # neighbour seeds, when a neighbour's best changed since this cell last used it
@@ -367,7 +383,7 @@ def basin_search(
                     and not cs.improved
                     and cs.rounds >= 2
                     and cs.missing_mass() <= MISSING_MASS
-                    and sum(b[1] for b in cs.basins) >= STARTS_PER_BASIN * len(cs.basins)
+                    and sum(b[1] for b in cs.basins) >= per_basin(cs.d, cs.K) * len(cs.basins)
                 )
                 if confirmed or cs.starts >= config.restarts:
                     cs.done = True
