@@ -71,6 +71,8 @@ COARSE_T_END, COARSE_INNER = 1e-3, 8
 MISSING_MASS = 0.02
 #: ... nor before it has spent this many random starts per distinct basin they reached.
 STARTS_PER_BASIN = 8
+#: Sampled hole candidates refined by descent in _largest_hole.
+HOLE_CANDIDATES = 8
 #: Shake size, as a fraction of the code's minimal distance.
 SHAKE = 0.25
 
@@ -125,18 +127,25 @@ def _same(a: float, b: float) -> bool:
 
 
 def _largest_hole(W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Return a unit vector approximately farthest from every row of W (sampled candidates,
-    then a few steps of pushing away from the nearest rows)."""
+    """Return a unit vector approximately farthest from every row of W: the best of sampled
+    candidates, refined by descent on the log-sum-exp of its inner products with the rows."""
     K, d = W.shape
     C = rng.standard_normal((max(256, 32 * K), d))
     C /= np.linalg.norm(C, axis=1, keepdims=True)
-    c = C[np.argmin(np.max(C @ W.T, axis=1))]
-    for _ in range(20):
-        ip = W @ c
-        near = W[ip >= ip.max() - 1e-3]
-        c = c - 0.1 * near.mean(axis=0)
-        c /= np.linalg.norm(c)
-    return c
+    c = C[np.argsort(np.max(C @ W.T, axis=1))[:HOLE_CANDIDATES]]  # (n, d), emptiest first
+    best, best_val = c.copy(), np.max(c @ W.T, axis=1)
+    for k in range(200):
+        t = 0.05 * 0.97**k
+        ip = c @ W.T
+        w = np.exp((ip - ip.max(axis=1, keepdims=True)) / t)
+        g = (w / w.sum(axis=1, keepdims=True)) @ W  # gradient of t log sum exp(<w_i, c> / t)
+        g -= np.sum(g * c, axis=1, keepdims=True) * c  # tangent part
+        c = c - 2 * t * g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-300)
+        c /= np.linalg.norm(c, axis=1, keepdims=True)
+        val = np.max(c @ W.T, axis=1)
+        better = val < best_val
+        best[better], best_val[better] = c[better], val[better]
+    return best[int(np.argmin(best_val))]
 
 
 def _min_distance(W: np.ndarray) -> float:

@@ -1,0 +1,149 @@
+"""The trust-region engine and its basin search, against closed forms and theorems.
+
+Tolerances: every reported value comes out of the float64 polish, which stops when the KKT
+residual and the spread of the active pieces are below its tol = 1e-12 (polish.py); the value
+of a piece is an inner product of unit vectors, computed with an error of at most d eps.  So a
+polished value is within POLISH_TOL + 8 d eps of the exact local optimum's."""
+
+import math
+
+import numpy as np
+import pytest
+
+from spherecodes import objectives
+from spherecodes.solvers import SolveConfig, engine, polish, solve, solve_grid, trust
+
+EPS = np.finfo(np.float64).eps
+POLISH_TOL = 1e-12
+
+
+def value_bound(d: int) -> float:
+    """Return the error bound of a polished value (see the module docstring)."""
+    return POLISH_TOL + 8 * d * EPS
+
+
+#: (d, K) -> the Tammes optimum's largest inner product (closed forms).
+TAMMES = {
+    (2, 5): math.cos(2 * math.pi / 5),  # regular pentagon
+    (3, 4): -1 / 3,  # simplex
+    (3, 6): 0.0,  # octahedron
+    (3, 12): 1 / math.sqrt(5),  # icosahedron
+    (4, 8): 0.0,  # cross-polytope
+}
+
+
+def test_trust_engine_reaches_closed_form_tammes_optima_in_one_grid():
+    cells = list(TAMMES)
+    res = solve_grid(cells, SolveConfig(objective="tammes", restarts=64))
+    for r in res:
+        assert r.engine == "trust"
+        assert abs(r.value - TAMMES[(r.d, r.K)]) <= value_bound(r.d), (r.d, r.K, r.value)
+        # stopped by confirmation or by the budget, and its counts are consistent
+        assert r.starts <= 64 and 1 <= r.confirmations <= r.starts
+        assert r.confirmations >= 3 or r.starts == 64
+        assert r.found_by
+        np.testing.assert_allclose(np.linalg.norm(r.code, axis=1), 1.0, atol=4 * EPS)
+
+
+@pytest.mark.parametrize("objective", ["softmax", "hardmax"])
+def test_softmax_and_hardmax_reach_theorem_3_3_values(objective):
+    # K <= d + 1: simplex, rho_1vr = K / (K - 1) (HardMax = -K/(K-1));
+    # d + 1 < K <= 2d: rho_1vr = 1 (cross-polytope subsets).
+    cells = [(3, 4), (3, 5), (3, 6)]
+    res = solve_grid(cells, SolveConfig(objective=objective, restarts=32))
+    want = {(3, 4): -4 / 3, (3, 5): -1.0, (3, 6): -1.0}
+    for r in res:
+        assert r.engine == "trust"
+        # HardMax pieces <w_k' - w_k, h_k> are differences of two inner products: 2x the error
+        assert abs(r.value - want[(r.d, r.K)]) <= 2 * value_bound(r.d), (objective, r)
+
+
+def test_same_seed_same_code_bits_and_no_recompile_for_a_second_grid():
+    cfg = SolveConfig(objective="tammes", restarts=16, seed=3)
+    a = solve(3, 7, cfg)
+    before = trust.local_batch._cache_size()
+    b = solve(3, 7, cfg)
+    c = solve(3, 8, cfg)  # same bucket shape (K_pad 8, d_pad 3) and batch: same programs
+    assert trust.local_batch._cache_size() == before
+    assert np.array_equal(a.code, b.code) and a.value == b.value
+    assert c.K == 8
+
+
+def test_adam_engine_stays_selectable():
+    r = solve(3, 6, SolveConfig(restarts=8, steps=300, engine="adam"))
+    assert r.engine == "adam" and r.starts == 8
+    assert abs(r.value - 0.0) <= value_bound(3)
+
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [({"engine": "newton"}, "engine"), ({"confirm": 0}, "confirm"), ({"confirm": 1.5}, "confirm")],
+)
+def test_bad_engine_settings_name_the_argument(kw, name):
+    with pytest.raises(ValueError, match=name):
+        SolveConfig(**kw)
+
+
+def test_polish_from_the_surrogate_certifies_the_icosahedron():
+    rng = np.random.default_rng(0)
+    W0 = rng.standard_normal((4, 12, 3))
+    W0 /= np.linalg.norm(W0, axis=-1, keepdims=True)
+    spec = trust.LocalSpec("tammes", 12, 3)
+    out = trust.local_batch(
+        spec, W0, None, np.full(4, 3), np.full(4, 12), np.full(4, 0.5), 0.05, 0.0
+    )
+    best = int(np.argmin(np.asarray(out.value)))
+    p = polish.polish("tammes", np.asarray(out.code[best]), temperature=spec.t_end)
+    assert p.converged
+    assert abs(p.value - 1 / math.sqrt(5)) <= value_bound(3)
+    assert p.active == 30  # the icosahedron's 30 edges
+
+
+def test_local_batch_keeps_padding_zero_and_rows_unit():
+    # K = 5 in a K_pad = 6, d_pad = 4 bucket: padding rows and coordinates stay exactly zero.
+    rng = np.random.default_rng(1)
+    W0 = np.zeros((2, 6, 4))
+    W0[:, :5, :3] = rng.standard_normal((2, 5, 3))
+    W0[:, :5, :3] /= np.linalg.norm(W0[:, :5, :3], axis=-1, keepdims=True)
+    spec = trust.LocalSpec("tammes", 6, 4)
+    out = trust.local_batch(spec, W0, None, np.full(2, 3), np.full(2, 5), np.full(2, 0.1), 0, 0)
+    code = np.asarray(out.code)
+    assert np.all(code[:, 5, :] == 0) and np.all(code[:, :, 3] == 0)
+    np.testing.assert_allclose(np.linalg.norm(code[:, :5], axis=-1), 1.0, atol=4 * EPS)
+    # five points on S^2: the best code has largest inner product 0 (e.g. a square pyramid)
+    assert np.min(np.asarray(out.value)) <= 0 + 1e-3  # the surrogate's bias t log(#pieces)
+
+
+def test_good_turing_missing_mass_and_round_sizes():
+    cs = engine.CellSearch(3, 13, basins=[[0.5, 5], [0.6, 1], [0.7, 1], [0.8, 3]])
+    assert cs.missing_mass() == pytest.approx(2 / 10)
+    assert engine.CellSearch(3, 4).missing_mass() == 1.0
+    sizes = [engine.round_starts(3, K) for K in (8, 48, 96, 130)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == engine.ROUND_STARTS
+    assert min(sizes) >= 2 and engine.per_basin(3, 130) >= 2
+
+
+def test_perturbations_stay_on_the_sphere_and_the_hole_is_empty():
+    rng = np.random.default_rng(2)
+    octa = np.vstack([np.eye(3), -np.eye(3)])
+    # the octahedron minus +e3 has its largest hole at +e3 (inner products 0 with the rest);
+    # the descent ends at temperature t = 0.05 * 0.97^199, where the log-sum-exp minimizer's
+    # max exceeds the true min-max by at most t log(#points) (and a step of 2t overshoots)
+    hole = engine._largest_hole(octa[1:], rng)
+    t_last = 0.05 * 0.97**199
+    assert np.max(octa[1:] @ hole) <= t_last * (math.log(5) + 2)
+    for kind in ("hole", "shake"):
+        W, H = engine._perturb(octa, octa.copy(), kind, rng, True)
+        np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=4 * EPS)
+        np.testing.assert_allclose(np.linalg.norm(H, axis=1), 1.0, atol=4 * EPS)
+        assert W.shape == octa.shape and not np.array_equal(W, octa)
+
+
+def test_objective_records_cover_every_solver_objective():
+    from spherecodes.solvers import OBJECTIVES
+
+    assert set(OBJECTIVES) == set(objectives.names())
+    with pytest.raises(ValueError, match="objective='nope'"):
+        objectives.get("nope")
+    assert objectives.get("softmax").minmax and not objectives.get("ce").minmax
+    assert not objectives.get("wd").sphere and objectives.get("tammes").features == "none"
