@@ -57,20 +57,20 @@ def _add_cluster(p) -> None:
 
 def _check_cluster(address: str | None) -> None:
     """Raise ValueError when --cluster is asked for and cannot be honoured (Ray missing or a
-    bad address); never imports Ray."""
+    bad address); imports Ray only when --cluster is given."""
     if address is None:
         return
-    import importlib.util
-
-    from spherecodes.cluster import NEEDS_EXTRA
-
-    if importlib.util.find_spec("ray") is None:
-        raise ValueError(NEEDS_EXTRA)
     if address not in ("local", "auto") and ":" not in address:
         raise ValueError(
             f"--cluster {address!r} is not a cluster address: give none (a local runtime), "
             "'auto', 'ray://host:port' or host:port"
         )
+    from spherecodes.cluster import NEEDS_EXTRA
+
+    try:
+        import ray  # noqa: F401 - only to say now, before any solving, that it is missing
+    except ImportError:
+        raise ValueError(NEEDS_EXTRA) from None
 
 
 def _os_write_message(path: str, err: OSError) -> str:

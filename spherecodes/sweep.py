@@ -89,6 +89,11 @@ def measure_columns(code) -> dict:
     return out
 
 
+def cell_measures(result: CellResult) -> dict:
+    """Return :func:`measure_columns` of a solved cell's code (what a cluster worker sends)."""
+    return measure_columns(result.code)
+
+
 def result_row(
     result: CellResult,
     config: SolveConfig,
@@ -299,7 +304,7 @@ def run_sweep(
                 n_nodes = len(cluster_record["nodes"])
                 progress.bucket(f"{config.objective} on Ray ({n_nodes} node(s))", len(todo))
                 # Workers measure too: the driver only writes, so it keeps up with many nodes.
-                for s in ray_cluster.solve_on_ray(todo, config, finish=measure_columns):
+                for s in ray_cluster.solve_on_ray(todo, config, finish=cell_measures):
                     commit(s.result, config, s.extra, s.node)
         finally:
             progress.close()
