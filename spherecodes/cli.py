@@ -42,6 +42,37 @@ def _os_message(path: str, err: OSError) -> str:
     return f"{path}: cannot read the file ({err.strerror or err})"
 
 
+def _add_cluster(p) -> None:
+    """Declare ``--cluster [ADDRESS]`` on the subcommand parser `p`."""
+    p.add_argument(
+        "--cluster",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="solve on Ray (pip install 'spherecodes[cluster]'): with no ADDRESS a local Ray "
+        "runtime on this machine's cores; 'auto' the cluster started here with `ray start`; "
+        "'ray://host:port' a remote one. This process alone writes the table.",
+    )
+
+
+def _check_cluster(address: str | None) -> None:
+    """Raise ValueError when --cluster is asked for and cannot be honoured (Ray missing or a
+    bad address); imports Ray only when --cluster is given."""
+    if address is None:
+        return
+    if address not in ("local", "auto") and ":" not in address:
+        raise ValueError(
+            f"--cluster {address!r} is not a cluster address: give none (a local runtime), "
+            "'auto', 'ray://host:port' or host:port"
+        )
+    from spherecodes.cluster import NEEDS_EXTRA
+
+    try:
+        import ray  # noqa: F401 - only to say now, before any solving, that it is missing
+    except ImportError:
+        raise ValueError(NEEDS_EXTRA) from None
+
+
 def _os_write_message(path: str, err: OSError) -> str:
     where = err.filename or path
     return f"cannot write {where}: {err.strerror or err} (check --out {path})"
@@ -197,6 +228,7 @@ def _add_sweep(sub) -> None:
     p.add_argument("--out", default="spherecodes-out", metavar="DIR", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-plot", action="store_true", help="write the table only")
+    _add_cluster(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -232,6 +264,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     f"--{name} applies to objective {' and '.join(users)} only; "
                     f"the sweep has {', '.join(objectives)}"
                 )
+        _check_cluster(args.cluster)
     except ValueError as e:
         return _fail("sweep", str(e))
     from spherecodes.sweep import run_sweep
@@ -251,6 +284,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             neighbors=args.neighbors,
             quiet=args.quiet,
             command=command,
+            cluster=args.cluster,
         )
     except (ValueError, MemoryError) as e:
         return _fail("sweep", str(e))
@@ -356,6 +390,7 @@ def _add_table(sub) -> None:
         "best-known codes pack.D.K.txt (or a sloane_dD subfolder) for the best_known and "
         "sloane_config columns (default: the copies of Sloane's d = 3 data in the package)",
     )
+    _add_cluster(p)
     p.set_defaults(func=cmd_table)
 
 
@@ -408,8 +443,15 @@ def cmd_table(args: argparse.Namespace) -> int:
                 raise ValueError(f"--out {args.out} is a directory: give a .csv file path")
         if args.reference_dir is not None:
             opts["reference_dir"] = args.reference_dir
+        _check_cluster(args.cluster)
         paths = run_table(
-            args.kind, out=args.out, names=args.name, command=command, progress=True, **opts
+            args.kind,
+            out=args.out,
+            names=args.name,
+            command=command,
+            progress=True,
+            cluster=args.cluster,
+            **opts,
         )
     except (ValueError, MemoryError) as e:
         return _fail("table", str(e))

@@ -18,6 +18,7 @@ solver :func:`spherecodes.hull.one_vs_rest` on codes small enough for both.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -384,7 +385,9 @@ def _local_check(code: np.ndarray, rho: float, c11: bool, use_orbit: bool, rng) 
     }
 
 
-def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> dict:
+def _random_starts(
+    c: known.KnownCode, restarts: int, steps: int, seed: int, grid_solver: Callable | None = None
+) -> dict:
     work = c.K * c.K * c.d
     if restarts <= 0:
         return {
@@ -402,7 +405,7 @@ def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> 
             "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget",
             "random_equivalent": None,
         }
-    from spherecodes.solvers import SolveConfig, solve
+    from spherecodes.solvers import SolveConfig, solve_grid
 
     cfg = SolveConfig(
         objective="softmax",
@@ -412,7 +415,7 @@ def _random_starts(c: known.KnownCode, restarts: int, steps: int, seed: int) -> 
         polish=c.K * c.d <= POLISH_MAX_KD,
         polish_top=1,
     )
-    res = solve(c.d, c.K, cfg)
+    (res,) = (grid_solver or solve_grid)([(c.d, c.K)], cfg)
     return {
         "random_rho_1vr": _exact_rho_1vr(res.code),
         "random_restarts": restarts,
@@ -476,13 +479,16 @@ def cohn_kumar_rows(
     steps: int = 1000,
     seed: int = 0,
     on_row: Callable[[dict], None] | None = None,
+    grid_solver: Callable | None = None,
 ) -> list[dict]:
     """Return one row (columns :data:`COHN_KUMAR_COLUMNS`) per Cohn–Kumar code.
 
     `names` selects codes of :data:`spherecodes.known.COHN_KUMAR` (default: all with
     d <= max_dim and K <= max_points).  Codes with K > `all_points_max_k` are measured through
     row 0 (their symmetry group is transitive).  ``restarts`` random starts of ``steps`` steps
-    of the softmax solver run where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables them).
+    of the softmax solver run where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables them),
+    through `grid_solver` (a :func:`~spherecodes.solvers.solve_grid` look-alike, such as
+    :func:`spherecodes.cluster.solve_grid_on_ray`; default solve_grid).
     """
     if names is None:
         codes = known.cohn_kumar_codes(max_dim, max_points=max_points)
@@ -503,7 +509,7 @@ def cohn_kumar_rows(
         rho = meas["rho_1vr"]
         c11 = at_c11_lower_end(meas["rho_1v1"], rho)
         local = _local_check(code, rho, c11, use_orbit, rng)
-        rand = _random_starts(c, restarts, steps, seed)
+        rand = _random_starts(c, restarts, steps, seed, grid_solver)
         t39 = bounds.theorem39(c.d, c.K)
         row = {
             "name": c.name,
@@ -653,6 +659,7 @@ def tammes_rows(
     codes_dir: str | os.PathLike | None = None,
     reference_dir: str | os.PathLike | None = None,
     on_row: Callable[[dict], None] | None = None,
+    grid_solver: Callable | None = None,
 ) -> list[dict]:
     """Return one row (columns :data:`TAMMES_COLUMNS`) per K: the tammes solver's code measured
     exactly, beside the best-known angle where :func:`best_known_tammes` has one.
@@ -664,7 +671,9 @@ def tammes_rows(
     ``restarts`` None uses :func:`tammes_restarts` per K; ``steps`` None the solver default.
     With ``codes_dir``, each code is written there as ``pack.{d}.{K}.txt`` (Sloane's naming,
     d numbers per line, exact float64 round trip) as soon as its row is done.  `reference_dir`
-    is passed to :func:`best_known_tammes`.
+    is passed to :func:`best_known_tammes`.  The cells are solved by `grid_solver`, a
+    :func:`~spherecodes.solvers.solve_grid` look-alike (default solve_grid; on a cluster
+    :func:`spherecodes.cluster.solve_grid_on_ray`).
     """
     from spherecodes.solvers import SolveConfig, solve_grid
 
@@ -701,7 +710,7 @@ def tammes_rows(
             if on_row is not None:
                 on_row(row)
 
-        solve_grid([(d, K) for K in group], cfg, on_result=on_result)
+        (grid_solver or solve_grid)([(d, K) for K in group], cfg, on_result=on_result)
     return [rows[K] for K in sorted(rows)]
 
 
@@ -727,6 +736,7 @@ def gnc_figures_rows(
     large_restarts: int = LARGE_RESTARTS,
     large_steps: int = LARGE_STEPS,
     neighbors: int = LARGE_NEIGHBORS,
+    grid_solver: Callable | None = None,
 ) -> list[dict]:
     """Return one row (columns :data:`GNC_FIGURES_COLUMNS`) per (figure, d, K): the best
     rho_1vr the softmax solver reaches, measured exactly (with its certificate gap).
@@ -735,9 +745,10 @@ def gnc_figures_rows(
     with neighbour lists of `neighbors` pieces per class, `large_restarts` restarts of
     `large_steps` steps (``device`` says so); `neighbors` = 0 leaves such a cell empty, with
     its reason.  Every value is a lower bound on max rho_1vr; the Theorem 3.9 bounds are beside.
+    `grid_solver` solves each cell (a :func:`~spherecodes.solvers.solve_grid` look-alike).
     """
     from spherecodes.report import measure_code
-    from spherecodes.solvers import SolveConfig, solve
+    from spherecodes.solvers import SolveConfig, solve_grid
 
     rows = []
     for fig, d, K in cells:
@@ -773,7 +784,7 @@ def gnc_figures_rows(
                 cfg, restarts=large_restarts, steps=large_steps, neighbors=neighbors
             )
         t0 = time.perf_counter()
-        res = solve(d, K, cfg)
+        (res,) = (grid_solver or solve_grid)([(d, K)], cfg)
         m = measure_code(res.code)
         row.update(
             rho_1vr=m["rho_1vr"],
@@ -846,13 +857,16 @@ def run_table(
     figure12: bool = True,
     progress: bool = False,
     reference_dir: str | os.PathLike | None = None,
+    cluster: str | None = None,
 ) -> list[Path]:
     """Build the table `kind` (a key of :data:`TABLE_KINDS`), write it (CSV + JSON sidecar,
     default path ``TABLE_KINDS[kind]``) and return the written table paths.
 
     gnc-figures also writes the Figure 12 table (``published.figure12_rows``) beside it as
     ``gnc_figure12.csv`` unless `figure12` is False.  With `progress`, one line per finished
-    row goes to stderr.
+    row goes to stderr.  With `cluster` (an address for :func:`spherecodes.cluster.connect`)
+    the cells are solved on Ray workers, the sidecar records the cluster, and this process
+    alone writes the table.
     """
     if kind not in TABLE_KINDS:
         raise ValueError(f"table kind {kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}")
@@ -864,76 +878,98 @@ def run_table(
     path = Path(out if out is not None else TABLE_KINDS[kind])
     if path.suffix != ".csv":
         raise ValueError(f"--out {str(path)!r} must name a .csv file")
-    started, t0 = tables.now(), time.perf_counter()
-    budget = {k: v for k, v in (("restarts", restarts), ("steps", steps)) if v is not None}
-
-    def report(row: dict) -> None:
-        if progress:
-            label = row.get("name") or f"d={row['d']} K={row['K']}"
-            print(
-                f"{kind}: {label} done ({time.perf_counter() - t0:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    if kind == "cohn-kumar":
-        rows = cohn_kumar_rows(names, max_points=max_points, seed=seed, on_row=report, **budget)
-        written = [
-            write_with_sidecar(
-                path,
-                rows,
-                COHN_KUMAR_COLUMNS,
-                command,
-                seed=seed,
-                started=started,
-                wall_seconds=time.perf_counter() - t0,
-            )
-        ]
-    elif kind == "tammes":
+    if kind == "tammes":  # checked before a cluster connection is made
         if d < 2:
             raise ValueError(f"--d={d} is too small: need d >= 2")
         if not Ks or min(Ks) < 2:
             raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
-        codes_dir = path.with_name(path.stem + "_codes")
         if reference_dir is not None and not Path(reference_dir).is_dir():
             raise ValueError(f"--reference-dir {reference_dir} is not a directory")
-        rows = tammes_rows(
-            d,
-            Ks,
-            seed=seed,
-            codes_dir=codes_dir,
-            reference_dir=reference_dir,
-            on_row=report,
-            **budget,
-        )
-        written = [
-            write_with_sidecar(
-                path,
-                rows,
-                TAMMES_COLUMNS,
-                command,
-                seed=seed,
-                started=started,
-                wall_seconds=time.perf_counter() - t0,
-            )
-        ]
-    else:
-        rows = gnc_figures_rows(seed=seed, **budget)
-        written = [
-            write_with_sidecar(
-                path,
-                rows,
-                GNC_FIGURES_COLUMNS,
-                command,
-                seed=seed,
-                started=started,
-                wall_seconds=time.perf_counter() - t0,
-            )
-        ]
-        if figure12:
-            from spherecodes import published
+    with contextlib.ExitStack() as stack:
+        grid_solver, extra = None, {}
+        if cluster is not None:
+            from spherecodes import cluster as ray_cluster  # imports Ray: only when asked to
 
-            fig_path = path.with_name("gnc_figure12.csv")
-            fig_rows = published.figure12_rows(seed=seed, **budget)
-            written.append(published.write_figure12(fig_path, fig_rows, command))
-    return written
+            record = stack.enter_context(ray_cluster.connect(cluster))
+            grid_solver, extra = (
+                ray_cluster.solve_grid_on_ray,
+                {"cluster": {"address": cluster, **record}},
+            )
+        started, t0 = tables.now(), time.perf_counter()
+        budget = {k: v for k, v in (("restarts", restarts), ("steps", steps)) if v is not None}
+
+        def report(row: dict) -> None:
+            if progress:
+                label = row.get("name") or f"d={row['d']} K={row['K']}"
+                print(
+                    f"{kind}: {label} done ({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        if kind == "cohn-kumar":
+            rows = cohn_kumar_rows(
+                names,
+                max_points=max_points,
+                seed=seed,
+                on_row=report,
+                grid_solver=grid_solver,
+                **budget,
+            )
+            written = [
+                write_with_sidecar(
+                    path,
+                    rows,
+                    COHN_KUMAR_COLUMNS,
+                    command,
+                    seed=seed,
+                    started=started,
+                    wall_seconds=time.perf_counter() - t0,
+                    extra=extra,
+                )
+            ]
+        elif kind == "tammes":
+            codes_dir = path.with_name(path.stem + "_codes")
+            rows = tammes_rows(
+                d,
+                Ks,
+                seed=seed,
+                codes_dir=codes_dir,
+                reference_dir=reference_dir,
+                on_row=report,
+                grid_solver=grid_solver,
+                **budget,
+            )
+            written = [
+                write_with_sidecar(
+                    path,
+                    rows,
+                    TAMMES_COLUMNS,
+                    command,
+                    seed=seed,
+                    started=started,
+                    wall_seconds=time.perf_counter() - t0,
+                    extra=extra,
+                )
+            ]
+        else:
+            rows = gnc_figures_rows(seed=seed, grid_solver=grid_solver, **budget)
+            written = [
+                write_with_sidecar(
+                    path,
+                    rows,
+                    GNC_FIGURES_COLUMNS,
+                    command,
+                    seed=seed,
+                    started=started,
+                    wall_seconds=time.perf_counter() - t0,
+                    extra=extra,
+                )
+            ]
+            if figure12:
+                from spherecodes import published
+
+                fig_path = path.with_name("gnc_figure12.csv")
+                fig_rows = published.figure12_rows(seed=seed, **budget)
+                written.append(published.write_figure12(fig_path, fig_rows, command))
+        return written

@@ -908,7 +908,7 @@ def sweep_figures(table_path: str | Path) -> list[Path]:
     d = 3 (else d = 2) of the first objective.  Kinds that do not fit the table are skipped.
     """
     table = Path(table_path)
-    rows = tables.read_table(table, required=tables.SWEEP_COLUMNS)
+    rows = tables.read_table(table, required=tables.SWEEP_REQUIRED)
     out: list[Path] = []
     for obj in _objective_order(rows):
         mine = [r for r in rows if r["objective"] == obj]

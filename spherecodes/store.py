@@ -69,14 +69,19 @@ def merge_table(
     key: Sequence[str],
     *,
     sort_key: Callable[[dict], object] | None = None,
+    optional: Sequence[str] = (),
 ) -> list[dict]:
     """Merge `rows` into the CSV table at `path` (created if missing) by `key`, write it
     atomically with `columns` and return all its rows (sorted by `sort_key` if given).
 
-    Call it inside ``locked(path.parent)`` when other processes may write the same table.
+    `optional` columns may be missing from the table on disk (written before they existed):
+    its rows get None there.  Call it inside ``locked(path.parent)`` when other processes may
+    write the same table.
     """
     path = Path(path)
-    old = tables.read_table(path, required=columns) if path.is_file() else []
+    required = [c for c in columns if c not in optional]
+    old = tables.read_table(path, required=required) if path.is_file() else []
+    old = [{**dict.fromkeys(optional), **r} for r in old]
     merged = merge_rows(old, rows, key)
     if sort_key is not None:
         merged.sort(key=sort_key)

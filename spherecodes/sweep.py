@@ -9,11 +9,16 @@ one directory at once and every finished cell of every writer is in results.csv 
 with its code file; killing a writer loses at most its cells in flight.  Re-running the same
 command skips cells already in results.csv with the same solver settings (and completes a
 directory left by a killed writer).  ``run.json`` holds ``{"runs": [...]}``, one record per
-writer (pid, host, command, settings, versions, start, end).
+writer (pid, host, command, settings, versions, start, end; with a cluster, its nodes).
+
+With ``cluster`` (``--cluster``), the cells are solved and measured by Ray workers
+(:mod:`spherecodes.cluster`) and this process, the driver, alone commits them as they come
+back, the same way; each row's ``node`` column names the host that solved it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -84,13 +89,29 @@ def measure_columns(code) -> dict:
     return out
 
 
-def result_row(result: CellResult, config: SolveConfig, code_file: str = "") -> dict:
-    """Return the results.csv row of one solved cell: exact float64 measures plus provenance."""
+def cell_measures(result: CellResult) -> dict:
+    """Return :func:`measure_columns` of a solved cell's code (what a cluster worker sends)."""
+    return measure_columns(result.code)
+
+
+def result_row(
+    result: CellResult,
+    config: SolveConfig,
+    code_file: str = "",
+    *,
+    measures: dict | None = None,
+    node: str | None = None,
+) -> dict:
+    """Return the results.csv row of one solved cell: exact float64 measures plus provenance.
+
+    `measures` are :func:`measure_columns` of the code when already computed (on a cluster
+    worker); `node` the host that solved it (default: this one).
+    """
     return {
         "objective": result.objective,
         "d": result.d,
         "K": result.K,
-        **measure_columns(result.code),
+        **(measure_columns(result.code) if measures is None else measures),
         "value": result.value,
         "kkt_residual": result.kkt_residual,
         "success_rate": result.success_rate,
@@ -98,6 +119,7 @@ def result_row(result: CellResult, config: SolveConfig, code_file: str = "") -> 
         "seconds": result.seconds,
         "device": result.device,
         "code_file": code_file,
+        "node": socket.gethostname() if node is None else node,
     }
 
 
@@ -168,12 +190,15 @@ def run_sweep(
     quiet: bool = False,
     command: str = "",
     on_row: Callable[[dict], None] | None = None,
+    cluster: str | None = None,
 ) -> list[dict]:
     """Solve every (objective, d, K) cell and return the rows of ``out_dir/results.csv``.
 
     ``neighbors`` > 0 searches with neighbour lists (see :class:`SolveConfig`).  Cells already
-    present with the same settings are skipped (resumable).  Returns all rows of
-    the table after the run, in (objective, d, K) order.
+    present with the same settings are skipped (resumable).  ``cluster`` solves on Ray:
+    ``"local"``, ``"auto"`` or ``"ray://host:port"`` (see :func:`spherecodes.cluster.connect`;
+    an open Ray connection is used as it is).  Returns all rows of the table after the run,
+    in (objective, d, K) order.
     """
     for obj in objectives:
         if obj not in OBJECTIVES:
@@ -191,84 +216,105 @@ def run_sweep(
     csv_path = out / "results.csv"
     rows: dict[tuple, dict] = {}
     if csv_path.exists():
-        for r in tables.read_table(csv_path, required=tables.SWEEP_COLUMNS):
+        for r in tables.read_table(csv_path, required=tables.SWEEP_REQUIRED):
             rows[tuple(r[c] for c in CELL_KEY)] = r
 
-    t0 = time.perf_counter()
-    run = {
-        "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "command": command,
-        "objectives": list(objectives),
-        "d": list(ds),
-        "K": list(Ks),
-        "seed": seed,
-        "restarts": restarts,
-        "steps": steps,
-        "tau": tau,
-        "lam": lam,
-        "neighbors": neighbors,
-        "versions": tables.versions(),
-        "devices": tables.devices(),
-        "start": tables.now(),
-        "end": None,
-        "cells_solved": 0,
-    }
-    with store.locked(out):
-        store.record_run(out / "run.json", run)
+    with contextlib.ExitStack() as stack:
+        cluster_record = None
+        if cluster is not None:
+            from spherecodes import cluster as ray_cluster  # imports Ray: only when asked to
 
-    configs = []
-    for obj in objectives:
-        kw = {"objective": obj, "seed": seed}
-        if restarts is not None:
-            kw["restarts"] = restarts
-        if steps is not None:
-            kw["steps"] = steps
-        if tau is not None:
-            kw["tau"] = tau
-        if lam is not None:
-            kw["lam"] = lam
-        if neighbors:
-            kw["neighbors"] = neighbors
-        config = SolveConfig(**kw)
-        todo = [
-            (d, K)
-            for d in ds
-            for K in Ks
-            if not (
-                (obj, d, K) in rows
-                and _same_settings(rows[(obj, d, K)], config)
-                and (out / "codes" / code_file_name(obj, d, K)).exists()
-            )
-        ]
-        configs.append((config, todo))
+            cluster_record = {
+                "address": cluster,
+                **stack.enter_context(ray_cluster.connect(cluster)),
+            }
+        t0 = time.perf_counter()
+        run = {
+            "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "objectives": list(objectives),
+            "d": list(ds),
+            "K": list(Ks),
+            "seed": seed,
+            "restarts": restarts,
+            "steps": steps,
+            "tau": tau,
+            "lam": lam,
+            "neighbors": neighbors,
+            "versions": tables.versions(),
+            "devices": tables.devices(),
+            "cluster": cluster_record,
+            "start": tables.now(),
+            "end": None,
+            "cells_solved": 0,
+        }
+        with store.locked(out):
+            store.record_run(out / "run.json", run)
 
-    progress = _Progress(sum(len(t) for _, t in configs), quiet)
-    try:
-        for config, todo in configs:
-            if not todo:
-                continue
+        configs = []
+        for obj in objectives:
+            kw = {"objective": obj, "seed": seed}
+            if restarts is not None:
+                kw["restarts"] = restarts
+            if steps is not None:
+                kw["steps"] = steps
+            if tau is not None:
+                kw["tau"] = tau
+            if lam is not None:
+                kw["lam"] = lam
+            if neighbors:
+                kw["neighbors"] = neighbors
+            config = SolveConfig(**kw)
+            todo = [
+                (d, K)
+                for d in ds
+                for K in Ks
+                if not (
+                    (obj, d, K) in rows
+                    and _same_settings(rows[(obj, d, K)], config)
+                    and (out / "codes" / code_file_name(obj, d, K)).exists()
+                )
+            ]
+            configs.append((config, todo))
 
-            def on_result(res: CellResult, config=config) -> None:
-                name = code_file_name(res.objective, res.d, res.K)
-                row = result_row(res, config, code_file=f"codes/{name}")
-                commit_cell(out, row, res.code)
-                run["cells_solved"] += 1
-                progress.done()
-                if on_row is not None:
-                    on_row(row)
+        def commit(res: CellResult, config: SolveConfig, measures=None, node=None) -> None:
+            name = code_file_name(res.objective, res.d, res.K)
+            row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
+            commit_cell(out, row, res.code)
+            run["cells_solved"] += 1
+            progress.done()
+            if on_row is not None:
+                on_row(row)
 
-            solve_grid(todo, config, on_bucket=progress.bucket, on_result=on_result)
-    finally:
-        progress.close()
-    run["end"] = tables.now()
-    run["wall_seconds"] = round(time.perf_counter() - t0, 3)
-    with store.locked(out):
-        store.record_run(out / "run.json", run)
-        # The table always exists after a run, even if every cell was skipped; the rows
-        # returned include every other writer's cells committed so far.
-        return store.merge_table(csv_path, [], tables.SWEEP_COLUMNS, CELL_KEY, sort_key=_row_order)
+        progress = _Progress(sum(len(t) for _, t in configs), quiet)
+        try:
+            for config, todo in configs:
+                if not todo:
+                    continue
+                if cluster is None:
+                    solve_grid(
+                        todo,
+                        config,
+                        on_bucket=progress.bucket,
+                        on_result=lambda res, config=config: commit(res, config),
+                    )
+                    continue
+                n_nodes = len(cluster_record["nodes"])
+                progress.bucket(f"{config.objective} on Ray ({n_nodes} node(s))", len(todo))
+                # Workers measure too: the driver only writes, so it keeps up with many nodes.
+                for s in ray_cluster.solve_on_ray(todo, config, finish=cell_measures):
+                    commit(s.result, config, s.extra, s.node)
+        finally:
+            progress.close()
+        run["end"] = tables.now()
+        run["wall_seconds"] = round(time.perf_counter() - t0, 3)
+        with store.locked(out):
+            store.record_run(out / "run.json", run)
+            # The table always exists after a run, even if every cell was skipped; the rows
+            # returned include every other writer's cells committed so far.
+            return _merge(out, [])
 
 
 def _row_order(row: dict) -> tuple:
@@ -284,9 +330,19 @@ def commit_cell(out_dir: str | Path, row: dict, code) -> list[dict]:
     out = Path(out_dir)
     with store.locked(out):
         tables.atomic_save_npy(out / row["code_file"], code)
-        return store.merge_table(
-            out / "results.csv", [row], tables.SWEEP_COLUMNS, CELL_KEY, sort_key=_row_order
-        )
+        return _merge(out, [row])
+
+
+def _merge(out: Path, rows: list[dict]) -> list[dict]:
+    """Merge `rows` into out/results.csv (hold the lock); return all rows in table order."""
+    return store.merge_table(
+        out / "results.csv",
+        rows,
+        tables.SWEEP_COLUMNS,
+        CELL_KEY,
+        sort_key=_row_order,
+        optional=tables.SWEEP_ADDED_COLUMNS,
+    )
 
 
 def load_code(path: str | Path) -> np.ndarray:
@@ -306,8 +362,9 @@ def remeasure(out_dir: str | Path) -> list[dict]:
     if not csv_path.is_file():
         raise ValueError(f"table {csv_path} does not exist")
     with store.locked(out):
-        rows = tables.read_table(csv_path, required=tables.SWEEP_COLUMNS)
+        rows = tables.read_table(csv_path, required=tables.SWEEP_REQUIRED)
         for row in rows:
+            row.setdefault("node", None)  # a table written before the node column
             row.update(measure_columns(load_code(out / row["code_file"])))
         tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
     return rows

@@ -40,11 +40,20 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "seconds",
     "device",
     "code_file",
+    "node",
 )
+
+#: Sweep columns added after results.csv was first written: an older table lacks them and is
+#: still read, resumed and merged (its rows get an empty value there).  ``node`` is the host
+#: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine).
+SWEEP_ADDED_COLUMNS: tuple[str, ...] = ("node",)
+
+#: Columns every results.csv has: :data:`SWEEP_COLUMNS` less :data:`SWEEP_ADDED_COLUMNS`.
+SWEEP_REQUIRED: tuple[str, ...] = tuple(c for c in SWEEP_COLUMNS if c not in SWEEP_ADDED_COLUMNS)
 
 _INT_COLUMNS = {"d", "K", "tammes_rattlers", "softmax_rattlers", "restarts", "steps", "seed"}
 _BOOL_COLUMNS = {"theorem39_valid"}
-_STR_COLUMNS = {"objective", "device", "code_file", "name", "verdict", "inner_products"}
+_STR_COLUMNS = {"objective", "device", "code_file", "node", "name", "verdict", "inner_products"}
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -36,6 +36,7 @@ PINNED_SWEEP = (
     "seconds",
     "device",
     "code_file",
+    "node",
 )
 
 
