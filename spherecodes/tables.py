@@ -32,6 +32,10 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "value",
     "kkt_residual",
     "success_rate",
+    "engine",
+    "starts",
+    "confirmations",
+    "found_by",
     "tau",
     "lam",
     "restarts",
@@ -45,15 +49,37 @@ SWEEP_COLUMNS: tuple[str, ...] = (
 
 #: Sweep columns added after results.csv was first written: an older table lacks them and is
 #: still read, resumed and merged (its rows get an empty value there).  ``node`` is the host
-#: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine).
-SWEEP_ADDED_COLUMNS: tuple[str, ...] = ("node",)
+#: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine);
+#: ``engine`` the local solver ("trust" or "adam"), ``starts`` the starts it spent,
+#: ``confirmations`` how many reached the reported basin, ``found_by`` how it was first reached.
+SWEEP_ADDED_COLUMNS: tuple[str, ...] = ("node", "engine", "starts", "confirmations", "found_by")
 
 #: Columns every results.csv has: :data:`SWEEP_COLUMNS` less :data:`SWEEP_ADDED_COLUMNS`.
 SWEEP_REQUIRED: tuple[str, ...] = tuple(c for c in SWEEP_COLUMNS if c not in SWEEP_ADDED_COLUMNS)
 
-_INT_COLUMNS = {"d", "K", "tammes_rattlers", "softmax_rattlers", "restarts", "steps", "seed"}
+_INT_COLUMNS = {
+    "d",
+    "K",
+    "tammes_rattlers",
+    "softmax_rattlers",
+    "restarts",
+    "steps",
+    "seed",
+    "starts",
+    "confirmations",
+}
 _BOOL_COLUMNS = {"theorem39_valid"}
-_STR_COLUMNS = {"objective", "device", "code_file", "node", "name", "verdict", "inner_products"}
+_STR_COLUMNS = {
+    "objective",
+    "device",
+    "code_file",
+    "node",
+    "name",
+    "verdict",
+    "inner_products",
+    "engine",
+    "found_by",
+}
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -38,6 +38,9 @@ def test_files_and_columns(swept):
         slack = errbounds.c11_slack(r["K"], r["d"])
         assert r["rho_1v1"] ** 2 / 2 - slack <= r["rho_1vr"] <= r["rho_1v1"] + slack
         assert r["rho_1vr_gap"] <= errbounds.reported_gap(r["K"], r["d"])
+        # how it was found: the trust-region engine's starts and confirmations
+        assert r["engine"] == "trust" and r["found_by"]
+        assert 1 <= r["confirmations"] <= r["starts"] <= r["restarts"]
     (run,) = json.loads((swept / "run.json").read_text())["runs"]
     assert {"command", "versions", "devices", "start", "end", "pid", "host"} <= set(run)
     assert run["end"] is not None and run["cells_solved"] == 4
