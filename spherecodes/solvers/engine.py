@@ -19,8 +19,9 @@ size), :func:`round_starts` starts per unfinished cell (``ROUND_STARTS`` for cel
 A cell is finished when its best basin has been reached by ``confirm`` starts, the last
 round found nothing better and the Good-Turing estimate of the chance that one more random
 start finds an unseen basin (basins reached once / random starts) is at most
-``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached,
-or when ``restarts`` starts are spent: easy cells cost one or two
+``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached (or
+``PATIENCE`` starts found nothing better: large cells, where nearly every start ends in a basin
+of its own), or when ``restarts`` starts are spent: easy cells cost one or two
 rounds, hard cells get the budget.  Two local optima are the same basin when their surrogate
 values at the final temperature agree to ``BASIN_RTOL`` (relative).  Each cell reports how
 its best code was first found (``found_by``) and how many starts reached it
@@ -63,9 +64,10 @@ ROUND_COST = 64 * 64 * 3
 POPULATION = 4
 #: Two local optima are one basin when their surrogate values agree to this (relative).
 BASIN_RTOL = 1e-8
-#: The float32 phase of the local solves ends at this temperature, with this many tCG steps
-#: per trust-region iteration; the float64 phase goes on to ``LocalSpec.t_end``.
-COARSE_T_END, COARSE_INNER = 1e-3, 8
+#: The float32 phase of the local solves ends at this temperature, with between COARSE_INNER
+#: and COARSE_INNER_MAX tCG steps per trust-region iteration (tangent dimension / 16); the
+#: float64 phase goes on to ``LocalSpec.t_end``.
+COARSE_T_END, COARSE_INNER, COARSE_INNER_MAX = 1e-3, 8, 32
 #: A cell is not finished while the Good-Turing estimate of the chance that a random start
 #: finds a basin not seen yet exceeds this (rugged landscapes get more starts).
 MISSING_MASS = 0.02
@@ -73,6 +75,9 @@ MISSING_MASS = 0.02
 STARTS_PER_BASIN = 8
 #: Sampled hole candidates refined by descent in _largest_hole.
 HOLE_CANDIDATES = 8
+#: ... unless this many starts since the last improvement found nothing better (large cells,
+#: where nearly every random start ends in a basin of its own).
+PATIENCE = 48
 #: Shake size, as a fraction of the code's minimal distance.
 SHAKE = 0.25
 
@@ -90,6 +95,7 @@ class CellSearch:
     hits: int = 0  # starts that reached the best basin (not counting perturbations of it)
     found_by: str = ""
     improved: bool = True  # the last round found a better basin
+    improved_at: int = 0  # starts spent when the best basin was last improved
     done: bool = False
     seeded_from: dict = dataclasses.field(default_factory=dict)  # neighbour K -> its smooth
     values: list = dataclasses.field(default_factory=list)  # exact value of every start
@@ -248,7 +254,11 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells):
     key = jax.random.PRNGKey(config.seed)
     # Two phases: the basin is chosen at the higher temperatures, where float32 and short inner
     # solves suffice (twice as fast each); the float64 phase continues to the final temperature.
-    coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=COARSE_INNER)
+    # tCG steps grow with the tangent dimension (high-dimensional cells such as (8, 240) need
+    # nearer-Newton steps to converge in the coarse phase at all)
+    n_tangent = K_pad * (d_pad - 1) * (2 if obj.has_features else 1)
+    inner = int(min(COARSE_INNER_MAX, max(COARSE_INNER, n_tangent // 16)))
+    coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=inner)
     spec = LocalSpec(obj.name, K_pad, d_pad)
     sspec = SearchSpec(obj.name, 1, "float64", K_pad, d_pad)
     outs = []
@@ -328,6 +338,7 @@ def _update(cs: CellSearch, results) -> None:
     if cs.improved:
         cs.found_by = cs.population[0][4]
         cs.hits = 0
+        cs.improved_at = cs.starts
     # A perturbation of the best code that falls back into its basin confirms nothing.
     cs.hits += sum(
         1
@@ -387,12 +398,12 @@ def basin_search(
             for i in live:
                 cs = order[i]
                 _update(cs, per_cell[i])
-                confirmed = (
-                    cs.hits >= config.confirm
-                    and not cs.improved
-                    and cs.rounds >= 2
-                    and cs.missing_mass() <= MISSING_MASS
+                settled = (
+                    cs.missing_mass() <= MISSING_MASS
                     and sum(b[1] for b in cs.basins) >= per_basin(cs.d, cs.K) * len(cs.basins)
+                ) or cs.starts - cs.improved_at >= PATIENCE
+                confirmed = (
+                    cs.hits >= config.confirm and not cs.improved and cs.rounds >= 2 and settled
                 )
                 if confirmed or cs.starts >= config.restarts:
                     cs.done = True
