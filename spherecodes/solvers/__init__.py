@@ -1,16 +1,20 @@
-"""Batched solvers over (d, K) grids: search every restart of every cell in a few compiled
-programs, then polish the best restarts of each cell in float64.
+"""Batched solvers over (d, K) grids: local solves of every start of every cell in a few
+compiled programs, basin search with adaptive budgets, then an exact float64 polish.
 
 >>> from spherecodes.solvers import SolveConfig, solve
 >>> res = solve(3, 6, SolveConfig(restarts=8, steps=300, polish=False))
 >>> round(float(res.value), 6)  # the octahedron: max inner product 0
 0.0
 
-The pipeline per grid: :func:`spherecodes.solvers.batching.buckets` groups the cells by padded
-shape (the bucketing rule is stated there); each bucket's rows (cells x restarts) run through
-:func:`spherecodes.solvers.search.search_batch` (float32 or float64 search, float64 true
-values); then the ``polish_top`` best restarts of each cell by true value are polished with
-:func:`spherecodes.solvers.polish.polish` and the best polished one is kept.
+The pipeline per grid (``engine="auto"``, see :data:`ENGINES`): cells of up to
+:data:`TRUST_MAX_VARIABLES` variables go to :func:`spherecodes.solvers.engine.basin_search`
+(rounds of batched Riemannian trust-region solves, :mod:`spherecodes.solvers.trust`, over the
+buckets of :mod:`spherecodes.solvers.batching`; random starts, perturbations and neighbouring
+cells' codes; a cell stops once its best basin is confirmed), and the best distinct optima of
+each cell are polished by :func:`spherecodes.solvers.polish.polish` from the surrogate's
+weights.  Larger cells, and ``engine="adam"``, run the first-order search
+(:func:`spherecodes.solvers.search.search_batch`, or the streamed / neighbour-list paths for
+the largest), whose ``polish_top`` best restarts are polished.
 """
 
 from __future__ import annotations
