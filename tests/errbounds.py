@@ -84,3 +84,68 @@ def c11_slack(K: int, d: int) -> float:
     square over 2 then within 2 gram(d).
     """
     return reported_gap(K, d) + 2 * gram(d)
+
+
+def unit_norm(d: int) -> float:
+    """Return a bound on | ||w|| - 1 | for a normalized float64 row in R^d, measured in float64.
+
+    Normalizing x (a d-term sum of squares, a square root, d divisions) leaves ||w|| = 1 within
+    (d + 2) u (as in `gram`); measuring ||w|| again (the same d-term sum and square root) adds
+    (d + 2) u: in all (d + 2) eps.  A row that is a signed unit vector e_i is exact (0 error).
+    """
+    return (d + 2) * EPS
+
+
+def formula(n: int, scale: float = 1.0) -> float:
+    """Return a bound on the absolute error of a closed form evaluated in n float64 operations.
+
+    Each +, -, *, /, sqrt rounds with relative error <= u; an elementary function (cos, sin,
+    acos, atan2, exp, log; libm or XLA's polynomial kernels) is counted as 4 operations (within
+    4 ulp = 4 eps, the largest error NumPy documents for its SIMD kernels, glibc's are <= 2 ulp).
+    By Higham's Lemma 3.1 the result is off by at most gamma_n <= n eps relative to every
+    intermediate it depends on, provided no step amplifies an earlier error (condition number
+    <= 1: products, quotients, sums of terms of one sign, functions with |f'| |x| <= |f|);
+    with `scale` >= the largest intermediate magnitude the absolute error is <= n eps scale,
+    and the factor 2 covers the reference value's own rounding on the other side of a
+    comparison (computed with no more than n operations).  With scale = |value| this is a
+    relative bound (pytest.approx rel=).
+    """
+    return 2 * n * EPS * scale
+
+
+def same_sum(n: int, scale: float = 1.0) -> float:
+    """Return a bound on the difference of two float64 evaluations of one n-term sum or dot product.
+
+    The same quantity summed in two orders (blocked against dense, batched against looped,
+    streamed against materialized) is, each time, within gamma_n sum |t_i| <= n eps scale of the
+    exact value (Higham 3.1, `dot`); the two therefore differ by at most 2 n eps scale, where
+    `scale` bounds sum |t_i|.
+    """
+    return 2 * dot(n, scale)
+
+
+def logsumexp(m: int, scale: float) -> float:
+    """Return a bound on the error of a float64 log-sum-exp of m terms x_i with |x_i| <= scale.
+
+    lse(x) = M + log(sum_i exp(x_i - M)), M = max x_i: each difference x_i - M is off by
+    2 scale u (inputs <= scale); exp then changes by that relative amount plus its own 4 eps
+    (`formula`); the m-term sum of values in (0, 1] is off by gamma_m relative; log of S >= 1
+    turns a relative error r into an absolute error <= r (plus 4 eps); adding M rounds by
+    (scale + log m) u.  In all <= (m + 8) eps + 2 scale eps + (scale + log m) eps.
+    """
+    return (m + 8) * EPS + (3 * scale + np.log(max(m, 1))) * EPS
+
+
+def polish_tol() -> float:
+    """Return the stopping tolerance of `spherecodes.solvers.polish.polish` (its `tol` default).
+
+    polish reports ``converged`` only when its KKT residual (min-max objectives: the
+    stationarity residual of the pieces within `tol` of the max, whose spread is <= tol by
+    construction; smooth ones: the Riemannian or Euclidean gradient norm) is <= tol, so that is
+    the bound on a converged residual; it is not a rounding bound.
+    """
+    import inspect
+
+    from spherecodes.solvers import polish
+
+    return float(inspect.signature(polish.polish).parameters["tol"].default)
