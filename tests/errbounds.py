@@ -149,3 +149,14 @@ def polish_tol() -> float:
     from spherecodes.solvers import polish
 
     return float(inspect.signature(polish.polish).parameters["tol"].default)
+
+
+def exp_of_sum(n: int, scale: float, power: float = 1.0) -> float:
+    """Return a relative bound on exp(power * (t_1 + ... + t_n)) with terms from log/lgamma.
+
+    Each term is a log, lgamma or a product of constants, within 4 eps of its value (`formula`),
+    and the n-term sum adds gamma_n, all over sum |t_i| <= scale: the exponent is off by
+    |power| (n + 4) eps scale, plus 2 eps for the multiplication by `power`; exp turns an
+    absolute error a into a relative error e^a - 1 <= 2a (a < 1) and adds its own 4 eps.
+    """
+    return 2 * (abs(power) * (n + 4) * EPS * scale + 2 * EPS) + 4 * EPS
