@@ -160,3 +160,49 @@ def exp_of_sum(n: int, scale: float, power: float = 1.0) -> float:
     absolute error a into a relative error e^a - 1 <= 2a (a < 1) and adds its own 4 eps.
     """
     return 2 * (abs(power) * (n + 4) * EPS * scale + 2 * EPS) + 4 * EPS
+
+
+def polish_value(n_rows: int) -> float:
+    """Return a bound on |t(x) - t(x*)| for a min-max value that `polish` certified at x.
+
+    polish certifies x when the pieces within tol = `polish_tol()` of the max t(x) have a
+    convex combination of Riemannian gradients of norm res <= tol, and spread <= tol.  With
+    mu those weights and x* the optimum it converged to, t(x*) >= sum_a mu_a f_a(x*) >=
+    sum_a mu_a f_a(x) - res |x - x*| - O(|x - x*|^2) >= t(x) - spread - res |x - x*| - ..., and
+    t(x) >= t(x*) (x* a local minimum): so |t(x) - t(x*)| <= tol (1 + |x - x*|), with
+    |x - x*| <= 2 sqrt(n_rows) (each unit row moves at most a diameter).  The quadratic term is
+    left out: polish ends with Newton on the active set (quadratic convergence), where
+    |x - x*| = O(res) and that term is O(tol^2).  Not a rounding bound: the solver's own
+    stopping tolerance, which rounding (gram-sized) sits far below.
+    """
+    return polish_tol() * (1 + 2 * np.sqrt(n_rows))
+
+
+def cross_entropy(K: int, n: int, d: int, tau: float, wh: float = 1.0) -> float:
+    """Return a bound on the error of the float64 mean cross-entropy of `losses.cross_entropy`.
+
+    The margins m = <w_j - w_k, h> / tau (|w|, |h| <= wh, so |m| <= M = 2 wh^2 / tau) are off by
+    a d-term dot product, a difference and a division: (d + 2) eps M.  Each per-sample CE is
+    log(1 + sum_j exp(m_j)), whose derivatives in the m_j are softmax weights summing to < 1,
+    so it moves by at most that margin error, plus its own log-sum-exp rounding
+    (`logsumexp(K, M)`).  The weighted mean of nK values in [0, log K + M] adds gamma_{nK}
+    relative to their sum (`dot(n K, log K + M)`).
+    """
+    M = 2 * wh * wh / tau
+    return (d + 2) * EPS * M + logsumexp(K, M) + dot(n * K, np.log(K) + M)
+
+
+def cross_entropy_grad(K: int, n: int, d: int, tau: float, wh: float = 1.0) -> float:
+    """Return a bound on the 2-norm of the error of the float64 gradient of the mean CE in (W, H).
+
+    d CE / d w_j (and / d h) is (1 / nK) sum over samples of (softmax weight - indicator) times
+    h / tau (or w_j - w_k over tau): per sample the coefficients sum to <= 2 in magnitude.  Each
+    weight is exp of a margin off by (d + 2) eps M (M = 2 wh^2 / tau, as in `cross_entropy`),
+    so off by 2 (d + 2) eps M relative plus its log-sum-exp rounding (K + 8) eps; the nK-term
+    accumulation adds gamma_{nK}; a Riemannian projection g - <g, x> x of a gradient that is
+    normal at a stationary point adds (2 d + 4) eps |g| (a d-term dot, unit rows).  All this
+    per entry times 2 wh / tau (|h|/tau, |w_j - w_k|/tau), and sqrt(2 K d) entries.
+    """
+    M = 2 * wh * wh / tau
+    per_weight = 2 * (d + 2) * EPS * M + (K + 8) * EPS + n * K * EPS + (2 * d + 4) * EPS
+    return float(np.sqrt(2 * K * d) * 2 * per_weight * 2 * wh / tau)
