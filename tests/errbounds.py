@@ -86,14 +86,16 @@ def c11_slack(K: int, d: int) -> float:
     return reported_gap(K, d) + 2 * gram(d)
 
 
-def unit_norm(d: int) -> float:
+def unit_norm(d: int, eps: float = EPS) -> float:
     """Return a bound on | ||w|| - 1 | for a normalized float64 row in R^d, measured in float64.
 
     Normalizing x (a d-term sum of squares, a square root, d divisions) leaves ||w|| = 1 within
     (d + 2) u (as in `gram`); measuring ||w|| again (the same d-term sum and square root) adds
     (d + 2) u: in all (d + 2) eps.  A row that is a signed unit vector e_i is exact (0 error).
+    `eps`: the machine epsilon of the precision the row was normalized in (float32 rows cast to
+    float64 keep their float32 error).
     """
-    return (d + 2) * EPS
+    return (d + 2) * eps
 
 
 def formula(n: int, scale: float = 1.0) -> float:
