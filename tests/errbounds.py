@@ -208,3 +208,30 @@ def cross_entropy_grad(K: int, n: int, d: int, tau: float, wh: float = 1.0) -> f
     M = 2 * wh * wh / tau
     per_weight = 2 * (d + 2) * EPS * M + (K + 8) * EPS + n * K * EPS + (2 * d + 4) * EPS
     return float(np.sqrt(2 * K * d) * 2 * per_weight * 2 * wh / tau)
+
+
+def cross_entropy_asymptotic(K: int, n: int, d: int, tau: float, wh: float = 1.0) -> float:
+    """Return a bound on the error of `losses.cross_entropy_asymptotic` = tau log sum CE (eq. 12).
+
+    Each per-sample log CE is log(softplus(lse of margins)); d log CE / d margin <= 1 (softplus
+    of a log-sum-exp: sigmoid / softplus <= 1 and softmax weights), so log CE is off by the
+    margin error (d + 2) eps M plus a log-sum-exp's rounding (`logsumexp(K, M)`) and a log's
+    4 eps; |log CE| <= M + log K.  The outer log-sum-exp of nK such terms adds
+    `logsumexp(n K, M + log K)`, and the factor tau scales it all.
+    """
+    M = 2 * wh * wh / tau
+    per = (d + 2) * EPS * M + logsumexp(K, M) + 4 * EPS
+    return tau * (per + logsumexp(n * K, M + np.log(K)))
+
+
+def rotated_inner(d: int, R) -> float:
+    """Return a bound on |<R w, R h> - <w, h>| for unit w, h and a computed rotation R (d x d).
+
+    Exactly, <R w, R h> - <w, h> = w^T (R^T R - I) h, at most d max|R^T R - I| (the rotation's
+    own orthogonality defect, measured in the test from R, plus dot(d) for that measurement);
+    forming R w (d-term dot products, dot(d) per entry, sqrt d entries) moves each vector by
+    sqrt(d) dot(d), the inner product by twice that.
+    """
+    R = np.asarray(R, dtype=np.float64)
+    defect = np.abs(R.T @ R - np.eye(d)).max() + dot(d)
+    return float(d * defect + 2 * np.sqrt(d) * dot(d))
