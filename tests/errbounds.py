@@ -235,3 +235,42 @@ def rotated_inner(d: int, R) -> float:
     R = np.asarray(R, dtype=np.float64)
     defect = np.abs(R.T @ R - np.eye(d)).max() + dot(d)
     return float(d * defect + 2 * np.sqrt(d) * dot(d))
+
+
+def gnc1_collapsed(n: int, K: int, lam_max: float) -> float:
+    """Return a bound on GNC1 = tr(Sigma_W Sigma_B^+) / K for exactly collapsed unit features.
+
+    Every class holds n copies of one unit row, so its float64 mean (an n-term sum and a
+    division) is that row within (n + 1) u and each centred row has norm <= (n + 1) eps:
+    ||Sigma_W|| <= tr Sigma_W <= ((n + 1) eps)^2.  The pseudo-inverse keeps only eigenvalues
+    above numpy's rank cut lam_max * d * eps (gnc.py), so ||Sigma_B^+|| <= 1 / (lam_max d eps)
+    even when rounding lifts a null eigenvalue; tr(Sigma_W Sigma_B^+) <= d ||Sigma_W|| ||Sigma_B^+||
+    and the d's cancel: GNC1 <= (n + 1)^2 eps / (K lam_max), lam_max = Sigma_B's largest eigenvalue.
+    """
+    return (n + 1) ** 2 * EPS / (K * lam_max)
+
+
+def gnc3_closed(n: int, d: int) -> float:
+    """Return a bound on the error of GNC3 = mean_k (1 - <w_k, mean_k>) with unit rows.
+
+    The features are normalized again ((d + 2) u each entry, relative, as in `unit_norm`), the
+    class means are n-term sums and a division ((n + 1) eps), <w_k, mean_k> a d-term dot
+    (dot(d)) of vectors whose norms are 1 within unit_norm(d); 1 - x and the mean over K add
+    2 u at magnitude <= 2.
+    """
+    return unit_norm(d) + (d + 2) * EPS + (n + 1) * EPS + dot(d) + 2 * EPS
+
+
+def gnc1_relative(N: int, n: int, d: int, K: int, kappa: float, spread: float, h_max=1.0) -> float:
+    """Return a relative bound on the float64 GNC1 = tr(Sigma_W Sigma_B^+) / K (gnc.py's _gnc1).
+
+    Class means: n-term sums and a division, off by (n + 1) eps h_max; the centred rows h - mean
+    then carry (n + 2) eps h_max absolutely, (n + 2) eps h_max / spread relatively (spread: the
+    size of the deviations, a cancellation); Sigma_W (N-term sums of their products) has twice
+    that plus N eps.  Sigma_B (K-term sums of products of means) is off by (K + 2 n + 2) eps
+    relative, and eigh adds a backward error <= 4 d eps ||Sigma_B|| (LAPACK's p(d) eps), so the
+    pseudo-inverse on the kept eigenspace is off by kappa (K + 2 n + 2 + 4 d) eps relative
+    (kappa: Sigma_B's condition number there).  The trace of the d x d product adds 2 d eps.
+    """
+    sw = 2 * (n + 2) * EPS * h_max / spread + N * EPS
+    return sw + kappa * (K + 2 * n + 2 + 4 * d) * EPS + 2 * d * EPS
