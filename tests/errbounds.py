@@ -274,3 +274,26 @@ def gnc1_relative(N: int, n: int, d: int, K: int, kappa: float, spread: float, h
     """
     sw = 2 * (n + 2) * EPS * h_max / spread + N * EPS
     return sw + kappa * (K + 2 * n + 2 + 4 * d) * EPS + 2 * d * EPS
+
+
+def smooth_max(n: int, d: int, t: float, F: float = 2.0) -> float:
+    """Return a bound on the error of the float64 surrogate t logsumexp(f / t) over n pieces.
+
+    Each piece f_a (a bilinear form <x_p, x_q> or <w_k' - w_k, h_k> of unit rows) is a d-term
+    dot product and a difference with |f_a| <= F: off by dot(d + 1, F); the log-sum-exp's
+    derivatives (softmax weights) sum to 1, so that passes through, and t `logsumexp(n, F / t)`
+    adds the log-sum-exp's own rounding in f units.
+    """
+    return dot(d + 1, F) + t * logsumexp(n, F / t)
+
+
+def smooth_max_grad(n: int, exponent_err: float, F: float = 2.0) -> float:
+    """Return a bound on an entry of the error of a gradient sum_a p_a grad f_a, p = softmax.
+
+    The weights p_a = exp(e_a - lse(e)) have exponents off by at most exponent_err (in the
+    exponent's own units, e.g. (piece error) / t plus the log-sum-exp's rounding), so each is
+    off by p_a (e^(2 exponent_err) - 1) <= 4 exponent_err p_a (the exponent and the log-sum-exp
+    both move); with |grad f_a| <= F entrywise the weighted sum moves by <= 4 exponent_err F,
+    and its n-term accumulation adds gamma_n F.
+    """
+    return F * (4 * exponent_err + n * EPS)
