@@ -297,3 +297,72 @@ def smooth_max_grad(n: int, exponent_err: float, F: float = 2.0) -> float:
     and its n-term accumulation adds gamma_n F.
     """
     return F * (4 * exponent_err + n * EPS)
+
+
+def levenshtein_size(n: int, s: float) -> float:
+    """Return a relative bound on the error of `bounds.levenshtein_size(n, s)` (a running bound).
+
+    The piece L_m(n, s) = scale * bracket is chosen as `bounds` chooses it (the interval ends
+    are not re-derived: L is continuous there, so either neighbouring piece has the value).
+    scale = C(.,.) is an exact integer rounded once (u).  The Gegenbauer values come from the
+    three-term recurrence q_{i+1} = ((2i + n - 2) s q_i - i q_{i-1}) / (i + n - 2); their
+    errors are bounded by running error analysis (Higham, section 3.3): E_{i+1} <= (a_i |s|
+    E_i + b_i E_{i-1}) + 4 u (a_i |s q_i| + b_i |q_{i-1}|), with a_i, b_i the recurrence's
+    coefficients, computed alongside the values themselves.  The bracket A - N / D (odd m:
+    N = q_{k-1} - q_k, D = (1 - s) q_k; even m: N = (1 + s)(q_k - q_{k+1}), D = (1 - s)(q_k +
+    q_{k+1})) then carries err_A + (err_N + |N / D| err_D) / |D| + u |N / D| + u |bracket|, with
+    err_N, err_D first-order sums of the E's and 2-3 roundings; the relative error is that over
+    |bracket|, plus u for the scale and u for the product.  This is a bound at this s, so it
+    grows where the bracket cancels or q_k is near a zero, as the computation does.
+    """
+    from spherecodes import bounds as B
+
+    hi = 1
+    while B._t11(n, hi) < s:
+        hi *= 2
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if B._t11(n, mid) < s else (lo, mid)
+    k = hi
+    m = 2 * k - 1 if s <= B._t10(n, k) else 2 * k
+    k = (m + 1) // 2
+    u = EPS / 2
+    # running values and error bounds of (Q_{i-1}, Q_i, Q_{i+1}), i = 1 .. k
+    q = [1.0, s, (n * s * s - 1.0) / (n - 1)]
+    e = [0.0, 0.0, 4 * u * (n * s * s + 1.0) / (n - 1)]
+    for i in range(2, k + 1):
+        a, b = (2 * i + n - 2) / (i + n - 2), i / (i + n - 2)
+        q_new = (a * s * q[2]) - b * q[1]
+        e_new = a * abs(s) * e[2] + b * e[1] + 4 * u * (a * abs(s * q[2]) + b * abs(q[1]))
+        q, e = [q[1], q[2], q_new], [e[1], e[2], e_new]
+    one_minus_s = 1.0 - s
+    if m % 2:
+        A = (2 * k + n - 3) / (n - 1)
+        N, eN = q[0] - q[1], e[0] + e[1] + u * abs(q[0] - q[1])
+        D = one_minus_s * q[1]
+        eD = abs(one_minus_s) * e[1] + 2 * u * abs(D)
+    else:
+        A = (2 * k + n - 1) / (n - 1)
+        N = (1 + s) * (q[1] - q[2])
+        eN = abs(1 + s) * (e[1] + e[2]) + 3 * u * abs(N)
+        D = one_minus_s * (q[1] + q[2])
+        eD = abs(one_minus_s) * (e[1] + e[2]) + 3 * u * abs(D)
+    R = N / D
+    bracket = A - R
+    err = 2 * u * abs(A) + (eN + abs(R) * eD) / abs(D) + u * abs(R) + u * abs(bracket)
+    return float(err / abs(bracket) + 2 * u)
+
+
+def levenshtein_input(n: int, s: float, ds: float) -> float:
+    """Return a bound on |L(n, s') - L(n, s)| / L(n, s) for |s' - s| <= ds (s itself rounded).
+
+    L(n, .) is increasing (Levenshtein), so the change over [s - ds, s + ds] is at most
+    L(s + ds) - L(s - ds), which is evaluated here in float64 and so carries both evaluations'
+    running error bounds (`levenshtein_size`) on top.
+    """
+    from spherecodes import bounds as B
+
+    hi, lo = B.levenshtein_size(n, s + ds), B.levenshtein_size(n, s - ds)
+    rounding = levenshtein_size(n, s + ds) * hi + levenshtein_size(n, s - ds) * lo
+    return float((hi - lo + rounding) / B.levenshtein_size(n, s))
