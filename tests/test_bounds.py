@@ -6,6 +6,7 @@ import csv
 import itertools
 import math
 
+import errbounds as eb
 import numpy as np
 import pytest
 from scipy.special import roots_jacobi
@@ -54,14 +55,29 @@ def min_angle_deg(code: np.ndarray) -> float:
     return math.degrees(math.acos(max_inner(code)))
 
 
+def simplex_gram_bound(d: int) -> float:
+    """Return a bound on the error of simplex(d)'s Gram entries (derivation inline).
+
+    The rows are e_k - 1/(d+1) (exact up to one rounding each) mapped by an SVD basis B whose
+    measured orthogonality defect |B B^T - I| enters the Gram entries at most d times over
+    (|row| <= 1); the d + 1-term products and the normalization are as in `gram`.
+    """
+    basis = np.linalg.svd(np.eye(d + 1) - 1.0 / (d + 1))[2][:d]
+    defect = np.abs(basis @ basis.T - np.eye(d)).max() + eb.dot(d + 1)
+    return d * defect + eb.gram(d + 1)
+
+
 def test_explicit_codes_are_what_they_claim():
     """The helper codes above have the textbook inner products (guards the other tests)."""
     for d in (2, 3, 7):
-        assert max_inner(simplex(d)) == pytest.approx(-1.0 / d, abs=1e-14)
+        assert max_inner(simplex(d)) == pytest.approx(
+            -1.0 / d, abs=simplex_gram_bound(d) + eb.formula(1)
+        )
         assert np.allclose(np.linalg.norm(simplex(d), axis=1), 1.0)
     ico = icosahedron()
     assert ico.shape == (12, 3)
-    assert max_inner(ico) == pytest.approx(1.0 / SQRT5, abs=1e-14)
+    # rows (0, +-1, +-phi) normalized: entries are closed forms (rounded), Gram within gram(3)
+    assert max_inner(ico) == pytest.approx(1.0 / SQRT5, abs=eb.gram(3) + eb.formula(2))
 
 
 # ----------------------------------------------------------------------------- Theorem 3.9
@@ -80,15 +96,21 @@ def test_theorem39_matches_direct_gamma_evaluation(K):
     for d in range(2, 61):
         lower, upper = direct_theorem39(d, K)
         got = bounds.theorem39(d, K)
-        assert got.lower == pytest.approx(lower, rel=1e-12, abs=0)
-        assert got.upper == pytest.approx(upper, rel=1e-12, abs=0)
+        # library: exp(p * sum of <= 6 log/lgamma terms), p = 2/(d-1) or 1/(d-1), terms summing
+        # in magnitude to <= scale (exp_of_sum); direct: math.gamma's Lanczos sum (counted as
+        # 16 ulp each, 3 of them) and 5 operations, then raised to p <= 2 (formula(2 * 53))
+        scale = abs(math.lgamma((d + 1) / 2)) + abs(math.lgamma(d / 2 + 1)) + math.log(K) + 2
+        rel = eb.exp_of_sum(6, scale, 2 / (d - 1)) + eb.formula(2 * 53)
+        assert got.lower == pytest.approx(lower, rel=rel, abs=0)
+        assert got.upper == pytest.approx(upper, rel=rel, abs=0)
         assert isinstance(got.lower, float) and isinstance(got.valid, bool)
 
 
 def test_theorem39_validity_flag_is_the_stated_condition():
     for d in (2, 3, 10, 100, 10**4):
         threshold = math.sqrt(2 * math.pi * math.sqrt(math.e * d))
-        assert bounds.theorem39_validity_threshold(d) == pytest.approx(threshold, rel=1e-15)
+        # the same 6 operations (2 square roots, 2 products, 1 constant) on both sides
+        assert bounds.theorem39_validity_threshold(d) == pytest.approx(threshold, rel=eb.formula(6))
         for K in range(2, 60):
             assert bounds.theorem39(d, K).valid == (K >= threshold), (d, K)
     # d = 2: threshold 3.83..., so the square (K = 4) is the first case covered.
@@ -112,8 +134,10 @@ def test_theorem39_extreme_arguments_are_finite_and_ordered():
     assert np.all(np.abs(b.upper[-1] - 2.0) < 0.004)
     # K = 10^9 points on the circle: lower = pi^2/(8 K^2), upper = 2 pi/K exactly.
     b2 = bounds.theorem39(2, 10**9)
-    assert b2.lower == pytest.approx(math.pi**2 / 8e18, rel=1e-13)
-    assert b2.upper == pytest.approx(2 * math.pi / 1e9, rel=1e-13)
+    # exp(p * (log/lgamma terms, log 10^9 ~ 20.7)) with p = 2 and 1 (exp_of_sum); references 3 ops
+    rel = eb.exp_of_sum(6, math.log(1e9) + 3, 2.0) + eb.formula(3)
+    assert b2.lower == pytest.approx(math.pi**2 / 8e18, rel=rel)
+    assert b2.upper == pytest.approx(2 * math.pi / 1e9, rel=rel)
 
 
 def known_optima_rho():
@@ -145,7 +169,12 @@ def test_theorem39_brackets_known_optima_where_valid():
 def test_covering_lower_bound_is_the_square_root_of_twice_the_theorem39_lower_bound():
     d, K = np.arange(2, 50), 1000
     lower = bounds.theorem39(d, K).lower
-    np.testing.assert_allclose(bounds.rho1v1_covering_lower_bound(d, K) ** 2 / 2, lower, rtol=1e-14)
+    # both are exp of the same log-sum (_log_vd_ratio - log K) scaled by 1/(d-1) and 2/(d-1):
+    # squaring doubles the first's relative error, the exponent scalings round differently
+    scale = np.abs([math.lgamma((x + 1) / 2) for x in d]) * 2 + math.log(K) + 2
+    rtol = np.array([eb.exp_of_sum(4, s, 2 / (x - 1)) for s, x in zip(scale, d, strict=True)])
+    got = bounds.rho1v1_covering_lower_bound(d, K) ** 2 / 2
+    np.testing.assert_array_less(np.abs(got - lower), rtol * np.abs(lower))
 
 
 # ----------------------------------------------------------------------------- Theorem C.11
@@ -160,7 +189,10 @@ def test_theorem_c11_on_known_codes_and_ends_of_the_interval():
         assert r.position == pytest.approx(0.0, abs=1e-9), (d, K)
     r = bounds.theorem_c11(1.0, np.array([0.5, 0.75, 1.0, 0.4, 1.1]))
     np.testing.assert_array_equal(r.holds, [True, True, True, False, False])
-    np.testing.assert_allclose(r.position, [0.0, 0.5, 1.0, -0.2, 1.2], atol=1e-15)
+    # (rho_1vr - lower) / (upper - lower) on exact halves: 3 roundings, magnitudes <= 1.2
+    np.testing.assert_allclose(
+        r.position, [0.0, 0.5, 1.0, -0.2, 1.2], rtol=0, atol=eb.formula(3, 1.2)
+    )
     np.testing.assert_allclose(r.lower, 0.5)
     # Tolerance: rounding just outside the interval is forgiven, a real violation is not.
     assert bounds.theorem_c11(1.0, 0.5 - 1e-13).holds
@@ -203,7 +235,7 @@ def test_rankin_orthoplex_bound_is_attained_by_the_cross_polytope():
         code = cross_polytope(d)
         for K in range(d + 2, 2 * d + 1):
             assert bounds.rankin_orthoplex_min_angle_deg(d, K) == 90.0
-            assert min_angle_deg(code[:K]) == pytest.approx(90.0, abs=1e-12)
+            assert min_angle_deg(code[:K]) == pytest.approx(90.0, abs=eb.angle_deg(d, 0.0))
         # Not applicable for K <= d + 1: the trivial bound, never inf or NaN.
         assert bounds.rankin_orthoplex_min_angle_deg(d, d + 1) == 180.0
     K = np.arange(2, 40)
@@ -217,14 +249,19 @@ def test_rankin_orthoplex_bound_is_attained_by_the_cross_polytope():
 
 def test_welch_bound_equals_coherence_of_equiangular_tight_frames():
     for d in range(2, 15):
-        assert bounds.welch_bound(d, d + 1) == pytest.approx(1.0 / d, rel=1e-14)
-        assert max_inner(simplex(d), absolute=True) == pytest.approx(1.0 / d, rel=1e-12)
+        # sqrt((K - d) / (d (K - 1))): 4 roundings, well conditioned
+        assert bounds.welch_bound(d, d + 1) == pytest.approx(1.0 / d, rel=eb.formula(4))
+        assert max_inner(simplex(d), absolute=True) == pytest.approx(
+            1.0 / d, abs=simplex_gram_bound(d) + eb.formula(1)
+        )
         assert bounds.welch_bound(d, d) == 0.0
         assert bounds.welch_bound(d, 2) == 0.0
     six_lines = icosahedron()[[0, 1, 2, 6, 7, 8]]  # one of each antipodal pair
     assert np.abs(six_lines @ six_lines.T + np.eye(6)).min() > 0.1  # no antipodes left
-    assert max_inner(six_lines, absolute=True) == pytest.approx(1 / SQRT5, rel=1e-12)
-    assert bounds.welch_bound(3, 6) == pytest.approx(1 / SQRT5, rel=1e-14)
+    assert max_inner(six_lines, absolute=True) == pytest.approx(
+        1 / SQRT5, abs=eb.gram(3) + eb.formula(2)
+    )
+    assert bounds.welch_bound(3, 6) == pytest.approx(1 / SQRT5, rel=eb.formula(4))
 
 
 def test_coherence_bounds_hold_for_random_codes():
@@ -233,21 +270,32 @@ def test_coherence_bounds_hold_for_random_codes():
         for _ in range(20):
             x = rng.standard_normal((K, d))
             x /= np.linalg.norm(x, axis=1, keepdims=True)
-            assert max_inner(x, absolute=True) >= bounds.coherence_lower_bound(d, K) - 1e-12
+            # Gram entries of normalized random rows within gram(d); the bound within formula(4)
+            slack = eb.gram(d) + eb.formula(4)
+            assert max_inner(x, absolute=True) >= bounds.coherence_lower_bound(d, K) - slack
 
 
 def test_orthoplex_coherence_bound():
     # 4 lines in R^2 at 45 degrees and 7 lines in R^3 (axes and cube diagonals) attain 1/sqrt(d).
     four = np.array([[math.cos(a), math.sin(a)] for a in np.arange(4) * math.pi / 4])
-    assert bounds.orthoplex_coherence_bound(2, 4) == pytest.approx(1 / math.sqrt(2), rel=1e-15)
-    assert max_inner(four, absolute=True) == pytest.approx(1 / math.sqrt(2), rel=1e-12)
+    # 1 / sqrt(d) on both sides: 2 roundings; the rows' cos/sin within formula's 4 eps each
+    assert bounds.orthoplex_coherence_bound(2, 4) == pytest.approx(
+        1 / math.sqrt(2), rel=eb.formula(2)
+    )
+    assert max_inner(four, absolute=True) == pytest.approx(
+        1 / math.sqrt(2), abs=eb.gram(2) + eb.formula(2)
+    )
     seven = np.concatenate([np.eye(3), np.array([[1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]])])
     seven = seven / np.linalg.norm(seven, axis=1, keepdims=True)
-    assert bounds.orthoplex_coherence_bound(3, 7) == pytest.approx(1 / math.sqrt(3), rel=1e-15)
-    assert max_inner(seven, absolute=True) == pytest.approx(1 / math.sqrt(3), rel=1e-12)
+    assert bounds.orthoplex_coherence_bound(3, 7) == pytest.approx(
+        1 / math.sqrt(3), rel=eb.formula(2)
+    )
+    assert max_inner(seven, absolute=True) == pytest.approx(
+        1 / math.sqrt(3), abs=eb.gram(3) + eb.formula(2)
+    )
     # Applies only above Gerzon's d(d+1)/2: no claim (0.0) for 6 lines in R^3.
     assert bounds.orthoplex_coherence_bound(3, 6) == 0.0
-    assert bounds.coherence_lower_bound(3, 6) == pytest.approx(1 / SQRT5, rel=1e-14)
+    assert bounds.coherence_lower_bound(3, 6) == pytest.approx(1 / SQRT5, rel=eb.formula(4))
 
 
 # ----------------------------------------------------------------------------- Levenshtein
@@ -274,7 +322,10 @@ SHARP = [
 
 @pytest.mark.parametrize("d, K, s", SHARP)
 def test_levenshtein_is_sharp_at_known_tight_codes(d, K, s):
-    assert bounds.levenshtein_size(d, s) == pytest.approx(K, rel=1e-12)
+    # running error bound of the piece at s (eb.levenshtein_size), and s itself, a closed form
+    # rounded within formula(2) relative, moving L by at most eb.levenshtein_input (L increasing)
+    rel = eb.levenshtein_size(d, s) + eb.levenshtein_input(d, s, eb.formula(2, abs(s)))
+    assert bounds.levenshtein_size(d, s) == pytest.approx(K, rel=rel)
     assert bounds.levenshtein_min_angle_deg(d, K) == pytest.approx(
         math.degrees(math.acos(s)), abs=1e-9
     )
@@ -286,8 +337,12 @@ def test_levenshtein_is_sharp_at_simplex_and_cross_polytope():
             math.degrees(math.acos(-1 / d)), abs=1e-9
         )
         assert bounds.levenshtein_min_angle_deg(d, 2 * d) == pytest.approx(90.0, abs=1e-9)
-        assert bounds.levenshtein_size(d, -1 / d) == pytest.approx(d + 1, rel=1e-12)
-        assert bounds.levenshtein_size(d, 0.0) == pytest.approx(2 * d, rel=1e-12)
+        # -1/d rounded once: moves L by at most eb.levenshtein_input (L increasing)
+        rel = eb.levenshtein_size(d, -1 / d) + eb.levenshtein_input(d, -1 / d, eb.formula(1, 1 / d))
+        assert bounds.levenshtein_size(d, -1 / d) == pytest.approx(d + 1, rel=rel)
+        assert bounds.levenshtein_size(d, 0.0) == pytest.approx(
+            2 * d, rel=eb.levenshtein_size(d, 0.0)
+        )
     # The icosahedron, checked against an explicit code.
     assert bounds.levenshtein_min_angle_deg(3, 12) == pytest.approx(
         min_angle_deg(icosahedron()), abs=1e-9
@@ -313,7 +368,8 @@ def test_levenshtein_against_rankin():
 
 def test_levenshtein_on_the_circle_is_the_regular_polygon():
     for K in range(2, 40):
-        assert bounds.levenshtein_min_angle_deg(2, K) == pytest.approx(360.0 / K, rel=1e-15)
+        # the d = 2 shortcut is 360 / K itself (one rounding, on both sides)
+        assert bounds.levenshtein_min_angle_deg(2, K) == pytest.approx(360.0 / K, rel=eb.formula(1))
     # The general piecewise formula (not the d = 2 shortcut) agrees: L(2, cos(2 pi/K)) = K.
     for K in range(3, 40):
         assert bounds.levenshtein_size(2, math.cos(2 * math.pi / K)) == pytest.approx(K, rel=1e-9)
@@ -331,7 +387,11 @@ def test_levenshtein_pieces_meet_at_design_bounds():
             t11 = roots_jacobi(k, (n - 1) / 2, (n - 1) / 2)[0].max()
             D2k = math.comb(n + k - 1, n - 1) + math.comb(n + k - 2, n - 1)
             D2k1 = 2 * math.comb(n + k - 1, n - 1)
-            assert bounds.design_size_bound(n, 2 * k) == pytest.approx(D2k, rel=1e-12)
+            # exp(log C + log1p(exp(log C' - log C))): lgamma terms up to lgamma(n + k) each
+            scale = 6 * math.lgamma(n + k + 1) + 2
+            assert bounds.design_size_bound(n, 2 * k) == pytest.approx(
+                D2k, rel=eb.exp_of_sum(8, scale)
+            )
             assert bounds.levenshtein_size(n, t10) == pytest.approx(D2k, rel=1e-10)
             assert bounds.levenshtein_size(n, t11) == pytest.approx(D2k1, rel=1e-10)
             for s in (t10, t11):  # continuous across the ends
@@ -343,7 +403,7 @@ def test_levenshtein_size_is_increasing_in_s():
     s = np.linspace(-1, 0.95, 400)
     for d in (3, 4, 10):
         size = bounds.levenshtein_size(d, s)
-        assert size[0] == pytest.approx(2.0, rel=1e-15)
+        assert size[0] == pytest.approx(2.0, rel=eb.levenshtein_size(d, -1.0))
         assert np.all(np.diff(size) > 0)
 
 
@@ -380,8 +440,9 @@ def test_levenshtein_extreme_arguments():
     assert bounds.levenshtein_size(10**4, 0.5) == math.inf
     size = bounds.levenshtein_size(np.array([[3], [8], [10**4]]), np.array([-1.0, 0.0, 0.5]))
     assert size.shape == (3, 3) and not np.isnan(size).any()
-    np.testing.assert_allclose(size[:, :2], [[2, 6], [2, 16], [2, 2e4]], rtol=1e-12)
-    assert size[1, 2] == pytest.approx(240, rel=1e-12)
+    rel = [[eb.levenshtein_size(n, s) for s in (-1.0, 0.0)] for n in (3, 8, 10**4)]
+    np.testing.assert_array_less(np.abs(size[:, :2] / [[2, 6], [2, 16], [2, 2e4]] - 1), rel)
+    assert size[1, 2] == pytest.approx(240, rel=eb.levenshtein_size(8, 0.5))
 
 
 # ----------------------------------------------------------------------------- conversions, errors
@@ -390,8 +451,18 @@ def test_levenshtein_extreme_arguments():
 def test_chord_angle_conversions():
     theta = np.array([0.0, 36.0, 60.0, 90.0, 180.0])
     rho = bounds.chord_from_angle_deg(theta)
-    np.testing.assert_allclose(rho, [0, 2 * math.sin(math.pi / 10), 1, math.sqrt(2), 2], atol=1e-15)
-    np.testing.assert_allclose(bounds.angle_deg_from_chord(rho), theta, atol=1e-12)
+    # 2 sin(radians(theta) / 2): 4 roundings and sin (4), magnitudes <= 2 (formula(8, 2))
+    expect = [0, 2 * math.sin(math.pi / 10), 1, math.sqrt(2), 2]
+    np.testing.assert_allclose(rho, expect, rtol=0, atol=eb.formula(8, 2.0))
+    # back: 2 arcsin(rho / 2) has slope 1 / sqrt(1 - rho^2 / 4) in rho, which is unbounded at
+    # rho = 2 (180 deg), where a chord error e moves the angle by at most 2 sqrt(e); arcsin,
+    # the halving and the degree conversion add formula(8, pi) radians
+    chord_err = eb.formula(8, 2.0)
+    with np.errstate(divide="ignore"):
+        slope = 1 / np.sqrt(np.maximum(1 - (np.asarray(expect) / 2) ** 2, 0))
+    err = np.where(np.isfinite(slope), chord_err * slope, 2 * np.sqrt(chord_err))
+    tol = np.degrees(err + eb.formula(8, np.pi))
+    np.testing.assert_array_less(np.abs(bounds.angle_deg_from_chord(rho) - theta), tol)
 
 
 @pytest.mark.parametrize(

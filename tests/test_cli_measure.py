@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import errbounds as eb
 import numpy as np
 import pytest
 
@@ -73,17 +74,25 @@ def test_icosahedron_json(tmp_path, capsys):
     r = _run_json(capsys, path)
     assert list(r) == EXPECTED_KEYS
     assert (r["d"], r["K"]) == (3, 12)
-    assert r["min_angle_deg"] == pytest.approx(ICOSA_ANGLE, abs=1e-12)
-    assert r["max_inner"] == pytest.approx(1 / math.sqrt(5), abs=1e-14)
-    assert r["coherence"] == pytest.approx(1.0, abs=1e-14)  # antipodal pairs
-    assert r["rho_1v1"] == pytest.approx(2 * math.sin(math.radians(ICOSA_ANGLE) / 2), abs=1e-14)
+    # rows (0, +-1, +-phi) normalized (closed-form entries, rounded): Gram entries within
+    # gram(3), the angle through arccos' slope (angle_deg), the references a few operations
+    # each (atan and degrees: formula(5, 90); 1/sqrt 5: formula(2); the chord: formula(12, 2))
+    angle_tol = eb.angle_deg(3, 1 / math.sqrt(5)) + eb.formula(5, 90.0)
+    assert r["min_angle_deg"] == pytest.approx(ICOSA_ANGLE, abs=angle_tol)
+    assert r["max_inner"] == pytest.approx(1 / math.sqrt(5), abs=eb.gram(3) + eb.formula(2))
+    assert r["coherence"] == pytest.approx(1.0, abs=eb.gram(3))  # antipodal pairs
+    chord = 2 * math.sin(math.radians(ICOSA_ANGLE) / 2)
+    assert r["rho_1v1"] == pytest.approx(chord, abs=eb.gram(3) + eb.formula(12, 2.0))
     assert r["rho_1vr"] == pytest.approx(ICOSA_RHO_1VR, abs=1e-9)
     assert 0 <= r["rho_1vr_gap"] <= 1e-6
     assert r["tammes_rattlers"] == []
     assert r["softmax_rattlers"] == []
     lower, upper, valid = _theorem39(3, 12)
-    assert r["theorem39_lower"] == pytest.approx(lower, rel=1e-12)
-    assert r["theorem39_upper"] == pytest.approx(upper, rel=1e-12)
+    # both sides: exp of sums of logs and lgammas (here at d = 3, K = 12), then powers 1 and 2
+    scale = abs(math.lgamma(2)) + abs(math.lgamma(2.5)) + abs(math.lgamma(1.5)) + math.log(12) + 2
+    rel = 2 * eb.exp_of_sum(6, scale, 1.0) + eb.formula(4)
+    assert r["theorem39_lower"] == pytest.approx(lower, rel=rel)
+    assert r["theorem39_upper"] == pytest.approx(upper, rel=rel)
     assert r["theorem39_valid"] is valid is True
     assert r["rho_1vr"] <= r["theorem39_upper"]  # holds for every code
     # Levenshtein bounds the minimal angle of every 12-point code from above.
@@ -122,7 +131,8 @@ def test_rattlers_tammes_and_softmax_differ(tmp_path, capsys):
     path = tmp_path / "c.npy"
     write_code(path, code)
     r = _run_json(capsys, path)
-    assert r["min_angle_deg"] == pytest.approx(60.0, abs=1e-12)
+    # rows from cos/sin of exact degrees: gram(2), then arccos' slope at cos 60 = 1/2
+    assert r["min_angle_deg"] == pytest.approx(60.0, abs=eb.angle_deg(2, 0.5))
     assert r["rho_1vr"] == pytest.approx(0.5, abs=1e-9)
     assert r["tammes_rattlers"] == [4]
     assert r["softmax_rattlers"] == [0, 3, 4]
@@ -155,7 +165,8 @@ def test_console_script_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert list(r) == EXPECTED_KEYS
-    assert r["min_angle_deg"] == pytest.approx(ICOSA_ANGLE, abs=1e-12)
+    angle_tol = eb.angle_deg(3, 1 / math.sqrt(5)) + eb.formula(5, 90.0)  # as in the JSON test
+    assert r["min_angle_deg"] == pytest.approx(ICOSA_ANGLE, abs=angle_tol)
 
 
 def test_python_m_spherecodes_reports_errors(tmp_path):

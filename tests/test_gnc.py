@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 
+import errbounds as eb
 import numpy as np
 import pytest
 
@@ -56,8 +57,9 @@ def noisy(seed: int, K: int, n: int, d: int, noise: float):
 def test_collapsed_simplex_gnc1_gnc3_ncc(K, d):
     W = simplex(K, d)
     H, y = collapsed(W, 4)
-    assert gnc1(H, y) == pytest.approx(0.0, abs=1e-12)
-    assert gnc3(H, y, W) == pytest.approx(0.0, abs=1e-12)
+    lam_max = np.linalg.eigvalsh(W.T @ W / K).max()  # Sigma_B = means^T means / K, means = W
+    assert gnc1(H, y) == pytest.approx(0.0, abs=eb.gnc1_collapsed(4, K, lam_max))
+    assert gnc3(H, y, W) == pytest.approx(0.0, abs=eb.gnc3_closed(4, d))
     assert ncc_accuracy(H, y) == 1.0
 
 
@@ -79,9 +81,10 @@ def test_collapsed_simplex_all_metrics(K, d):
     H, y = collapsed(W, 3)
     m = gnc_metrics(H, y, W)
     assert isinstance(m, GNCMetrics)
-    assert m.gnc1 == pytest.approx(0.0, abs=1e-12)
+    lam_max = np.linalg.eigvalsh(W.T @ W / K).max()
+    assert m.gnc1 == pytest.approx(0.0, abs=eb.gnc1_collapsed(3, K, lam_max))
     assert m.gnc2 == pytest.approx(K / (K - 1), abs=1e-7)
-    assert m.gnc3 == pytest.approx(0.0, abs=1e-12)
+    assert m.gnc3 == pytest.approx(0.0, abs=eb.gnc3_closed(3, d))
     assert m.ncc_accuracy == 1.0
     assert gnc2(3.0 * W) == pytest.approx(K / (K - 1), abs=1e-7)  # rows are normalized
 
@@ -95,8 +98,13 @@ def test_triangle_with_spread_features_closed_forms(theta):
     W = kgon(3)
     H = np.concatenate([kgon(3, theta), kgon(3, -theta)])
     y = np.concatenate([np.arange(3), np.arange(3)])
-    assert gnc1(H, y) == pytest.approx(2 * math.tan(theta) ** 2 / 3, rel=1e-12)
-    assert gnc3(H, y, W) == pytest.approx(1 - math.cos(theta), rel=1e-12)
+    # Sigma_B = cos^2/2 I (kappa = 1), deviations of size sin(theta) (a cancellation), N = 6,
+    # n = 2; the reference tan^2 has about 8 roundings
+    rel = eb.gnc1_relative(6, 2, 2, 3, 1.0, math.sin(theta)) + eb.formula(8)
+    assert gnc1(H, y) == pytest.approx(2 * math.tan(theta) ** 2 / 3, rel=rel)
+    # rows from cos/sin (4 eps each, within gram's allowance) and 1 - cos (formula(7))
+    bound = eb.gnc3_closed(2, 2) + eb.gram(2) + eb.formula(7)
+    assert gnc3(H, y, W) == pytest.approx(1 - math.cos(theta), abs=bound)
     # All means have length cos(theta): the nearest is the nearest in angle, theta for the own
     # class and 2 pi/3 - theta for the next one, so NCC is all right below pi/3, all wrong above.
     assert ncc_accuracy(H, y) == (1.0 if theta < math.pi / 3 else 0.0)
@@ -109,14 +117,21 @@ def test_gnc1_uses_uncentred_between_class_matrix():
     delta = 0.3
     H = np.array([[1 + delta, 1], [1 - delta, 1], [1 + delta, -1], [1 - delta, -1]])
     y = np.array([0, 0, 1, 1])
-    assert gnc1(H, y, normalize_features=False) == pytest.approx(delta**2 / 2, rel=1e-12)
+    # Sigma_B = I (kappa = 1), raw features of size <= sqrt(1 + (1 + delta)^2), spread delta
+    rel = eb.gnc1_relative(4, 2, 2, 2, 1.0, delta, h_max=math.hypot(1, 1 + delta)) + eb.formula(3)
+    assert gnc1(H, y, normalize_features=False) == pytest.approx(delta**2 / 2, rel=rel)
 
 
 def test_gnc1_ignores_spread_outside_the_span_of_the_means():
     # Pseudo-inverse: means span e1 only, spread along e2 is invisible to tr(Sigma_W Sigma_B^+).
     H = np.array([[1, 0.5], [1, -0.5], [-1, 0.5], [-1, -0.5]])
     y = np.array([0, 0, 1, 1])
-    assert gnc1(H, y, normalize_features=False) == pytest.approx(0.0, abs=1e-14)
+    # means (+-1, 0) and Sigma_B = diag(1, 0) are exact here; eigh's eigenvectors are off by at
+    # most 4 d eps / gap (gap 1, Davis-Kahan with eigh's backward error), which leaks
+    # ||Sigma_W|| = 1/4 into the kept direction to second order: 2 (4 d eps)^2 / 4 / K (the
+    # null eigenvalue is computed exactly 0 from an exact diagonal matrix, below the rank cut)
+    bound = 2 * (4 * 2 * eb.EPS) ** 2 / 4 / 2
+    assert gnc1(H, y, normalize_features=False) == pytest.approx(0.0, abs=bound)
 
 
 def test_ncc_accuracy_counts_the_misclassified_sample():
@@ -158,8 +173,16 @@ def test_rotation_invariance():
 def test_features_normalized_by_default():
     H, y, W = noisy(4, K=5, n=6, d=3, noise=0.5)
     scale = np.random.default_rng(5).uniform(0.5, 3.0, size=(len(y), 1))
-    assert gnc1(scale * H, y) == pytest.approx(gnc1(H, y), rel=1e-12)
-    assert gnc3(scale * H, y, W) == pytest.approx(gnc3(H, y, W), rel=1e-12)
+    # after normalization the two feature sets differ by 2 (d + 2) u per row (unit_norm(3)), a
+    # relative perturbation the GNC1 computation sees like its own rounding of the means:
+    # twice gnc1_relative with this problem's Sigma_B condition number and spread
+    h = H / np.linalg.norm(H, axis=1, keepdims=True)
+    means = np.array([h[y == k].mean(axis=0) for k in range(5)])
+    ev = np.linalg.eigvalsh(means.T @ means / 5)
+    spread = np.sqrt(np.mean(np.sum((h - means[y]) ** 2, axis=1)))
+    rel = 2 * eb.gnc1_relative(30, 6, 3, 5, ev.max() / ev.min(), spread) + eb.unit_norm(3) / spread
+    assert gnc1(scale * H, y) == pytest.approx(gnc1(H, y), rel=rel)
+    assert gnc3(scale * H, y, W) == pytest.approx(gnc3(H, y, W), abs=2 * eb.gnc3_closed(6, 3))
     assert gnc1(scale * H, y, normalize_features=False) != pytest.approx(gnc1(H, y), rel=1e-3)
 
 

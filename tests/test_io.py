@@ -4,6 +4,7 @@ import csv
 import math
 import zipfile
 
+import errbounds as eb
 import numpy as np
 import pytest
 
@@ -42,7 +43,8 @@ def test_every_sloane_file_matches_best_known_angle(ref_data):
         code = read_code(f)
         assert code.shape == (K, 3), f.name
         assert code.dtype == np.float64
-        np.testing.assert_allclose(np.linalg.norm(code, axis=1), 1.0, rtol=0, atol=1e-15)
+        # rows are renormalized on reading: unit to float64 rounding
+        np.testing.assert_allclose(np.linalg.norm(code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3))
         # The CSV gives 7 decimals, so agreement to 1e-6 degrees is the most it can show.
         assert abs(float(measures.min_angle_deg(code)) - best[K]) < 1e-6, f.name
 
@@ -67,7 +69,8 @@ def test_round_trip_is_exact(tmp_path, suffix):
     # Text is written in shortest round-trip form, so the bits survive; reading only
     # renormalizes, exactly as validate_code does on the original.
     np.testing.assert_array_equal(back, validate_code(code))
-    np.testing.assert_allclose(back, code, rtol=0, atol=1e-15)
+    # renormalizing rows that are unit to rounding moves entries <= 1 by unit_norm(5) relative
+    np.testing.assert_allclose(back, code, rtol=0, atol=eb.unit_norm(5))
 
 
 def test_round_trip_text_extreme_values(tmp_path):
@@ -151,23 +154,26 @@ def test_crlf_tabs_and_byte_order_mark(tmp_path):
 def test_rows_renormalize_within_tolerance(tmp_path):
     code = OCTA * (1 + 5e-7)
     p = _write(tmp_path / "c.txt", "\n".join(" ".join(map(repr, r)) for r in code.tolist()))
-    np.testing.assert_allclose(read_code(p), OCTA, rtol=0, atol=1e-16)
+    # one nonzero entry per row: a 1-term sum of squares, a sqrt and a division (unit_norm(1))
+    np.testing.assert_allclose(read_code(p), OCTA, rtol=0, atol=eb.unit_norm(1))
 
 
 def test_sloane_integer_form(tmp_path):
     # The cube's vertices (+-1, +-1, +-1) scaled by 7, in a ragged whitespace layout;
-    # normalizing costs a few ulps, hence atol=4e-16.
+    # normalizing: 147 is exact, then a sqrt and a division; the reference 1/sqrt(3) the same
+    # (formula(2) at magnitude 1/sqrt 3).
+    tol = eb.formula(2, 1 / math.sqrt(3))
     cube = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], float)
     ints = (7 * cube).astype(int).ravel().tolist()
     body = " ".join(map(str, ints[:5])) + "\n" + "\n".join(map(str, ints[5:11])) + "\n"
     body += "  ".join(map(str, ints[11:])) + "\n"
     p = _write(tmp_path / "cube.txt", "3 8 0\n" + body)
-    np.testing.assert_allclose(read_code(p), cube / math.sqrt(3), rtol=0, atol=4e-16)
+    np.testing.assert_allclose(read_code(p), cube / math.sqrt(3), rtol=0, atol=tol)
     q = _write(tmp_path / "pack.3.8.txt", "3 8 1\n" + body)
-    np.testing.assert_allclose(read_code(q, dim=3), cube / math.sqrt(3), rtol=0, atol=4e-16)
+    np.testing.assert_allclose(read_code(q, dim=3), cube / math.sqrt(3), rtol=0, atol=tol)
     # The angle of the cube: arccos(1/3).
     assert float(measures.min_angle_deg(read_code(p))) == pytest.approx(
-        math.degrees(math.acos(1 / 3)), abs=1e-12
+        math.degrees(math.acos(1 / 3)), abs=eb.angle_deg(3, 1 / 3) + eb.formula(6, 180.0)
     )
 
 

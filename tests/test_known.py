@@ -8,6 +8,7 @@ import math
 from fractions import Fraction
 from itertools import combinations
 
+import errbounds as eb
 import numpy as np
 import pytest
 
@@ -51,7 +52,7 @@ def test_table1_code(code):
     x = code.build()
     assert x.shape == (code.K, code.d)
     assert x.dtype == np.float64
-    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=eb.unit_norm(code.d))
     expected = code.inner_product_values()
     got = _spectrum(x)
     assert got.shape == expected.shape, (got, expected)
@@ -66,7 +67,7 @@ def test_table1_code(code):
 def test_leech_minimal_vectors():
     x = known.leech_minimal_vectors()
     assert x.shape == (196560, 24)
-    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=eb.unit_norm(24))
     # Co_0 acts transitively on the minimal vectors, so the inner products of a few rows with
     # all rows give the whole set and every row has the same distance distribution.
     rows = np.concatenate([[0], np.random.default_rng(0).choice(196560, 4, replace=False)])
@@ -148,10 +149,13 @@ def test_min_angle_literal(name, degrees):
 
 
 def test_exact_values():
-    assert float(known.Surd(-1, 1, 4, 5)) == pytest.approx(math.cos(2 * math.pi / 5), abs=1e-15)
+    # a surd (sqrt, +, /: 3 roundings) against cos(2 pi / 5) (2 + 4 for cos): formula(6)
+    assert float(known.Surd(-1, 1, 4, 5)) == pytest.approx(
+        math.cos(2 * math.pi / 5), abs=eb.formula(6)
+    )
     assert str(known.Surd(-1, 1, 4, 5)) == "(-1+sqrt(5))/4"
     assert str(known.Surd(0, -1, 5, 5)) == "-sqrt(5)/5"
-    assert float(known.CosPi(2, 7)) == pytest.approx(math.cos(2 * math.pi / 7), abs=1e-15)
+    assert float(known.CosPi(2, 7)) == pytest.approx(math.cos(2 * math.pi / 7), abs=eb.formula(6))
     assert str(known.CosPi(1, 7)) == "cos(pi/7)"
     for c in CODES:
         vals = c.inner_product_values()
@@ -288,17 +292,24 @@ def test_kgon(K):
     x = known.kgon(K)
     assert x.shape == (K, 2)
     angles = np.sort(np.mod(np.arctan2(x[:, 1], x[:, 0]), 2 * np.pi))
-    np.testing.assert_allclose(np.diff(angles), 2 * np.pi / K, rtol=0, atol=1e-14)
+    # each angle: t = 2 pi k / K (2 roundings), cos/sin (4), atan2 (4), mod 2 pi (1), all at
+    # magnitude <= 2 pi; a difference of two (formula's factor 2): formula(11, 2 pi)
+    bound = eb.formula(11, 2 * np.pi)
+    np.testing.assert_allclose(np.diff(angles), 2 * np.pi / K, rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize("K, d", [(2, 2), (3, 2), (4, 3), (5, 10), (11, 10), (30, 100)])
 def test_simplex(K, d):
     x = known.simplex(K, d)
     assert x.shape == (K, d)
-    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=0, atol=eb.unit_norm(d))
     g = x @ x.T
-    np.testing.assert_allclose(g[~np.eye(K, dtype=bool)], -1 / (K - 1), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(x.sum(axis=0), 0.0, atol=1e-14)
+    # Gram entries of unit rows in R^d (gram(d)) against -1/(K-1) (one division)
+    off = g[~np.eye(K, dtype=bool)]
+    np.testing.assert_allclose(off, -1 / (K - 1), rtol=0, atol=eb.gram(d) + eb.formula(1))
+    # exactly 0 for the exact rows; each stored entry is off by (d + 2) u relative (its row's
+    # normalization, as in gram) and the K-term column sum by gamma_K, all over sum_k |x_kj| <= K
+    np.testing.assert_allclose(x.sum(axis=0), 0.0, rtol=0, atol=eb.dot(K + d + 2, K))
     assert np.all(x[:, K - 1 :] == 0)  # the (K-1)-simplex lives in the first K-1 coordinates
 
 

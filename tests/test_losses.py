@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 
+import errbounds as eb
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,6 +34,20 @@ def simplex(K: int, d: int | None = None) -> np.ndarray:
     out = np.zeros((K, d))
     out[:, : K - 1] = coords
     return out
+
+
+def simplex_gram_bound(K: int) -> float:
+    """Return a bound on the error of simplex(K)'s Gram entries against -1/(K-1).
+
+    The rows are the rows of P = I - 11^T/K (one rounding each) in the basis Q = q[:, :K-1]; the
+    Gram matrix is P Q Q^T P, which is P exactly when Q is an orthonormal basis of 1-perp.  Q's
+    measured defects (|Q^T Q - I| and |1^T Q| / sqrt K, each plus dot(K) for measuring them)
+    enter at most K times over (|rows| <= 1); then the normalization as in `eb.gram(K)`.
+    """
+    q, _ = np.linalg.qr(np.eye(K) - 1.0 / K)
+    Q = q[:, : K - 1]
+    defect = np.abs(Q.T @ Q - np.eye(K - 1)).max() + 2 * np.abs(Q.sum(axis=0)).max() / np.sqrt(K)
+    return K * (defect + eb.dot(K)) + eb.gram(K)
 
 
 def kgon(K: int) -> np.ndarray:
@@ -76,7 +91,9 @@ def test_hardmax_simplex_with_self_dual_features(K):
     # <w_k' - w_k, w_k> = -1/(K-1) - 1 = -K/(K-1) for every k' != k.
     W = simplex(K, d=K + 1)
     H = np.repeat(W[:, None, :], 3, axis=1)
-    assert float(hardmax(W, H)) == pytest.approx(-K / (K - 1), abs=1e-12)
+    # a piece <w_k', h> - <w_k, h>: two Gram entries (simplex_gram_bound each) and a difference
+    bound = 2 * simplex_gram_bound(K) + eb.formula(2, 2.0)
+    assert float(hardmax(W, H)) == pytest.approx(-K / (K - 1), abs=bound)
 
 
 @pytest.mark.parametrize("K", [3, 4, 5, 6, 9])
@@ -86,13 +103,15 @@ def test_hardmax_kgon_equals_minus_one_vs_rest_distance(K):
     # normalize(w_0 - cos(2 pi/K) w_0) is w_0 itself.
     W = kgon(K)
     rho = 1 - math.cos(2 * math.pi / K)
-    assert float(hardmax(W, W[:, None, :])) == pytest.approx(-rho, abs=1e-12)
+    # two Gram entries of rounded cos/sin rows (gram(2)) and a difference; rho: 1 - cos (7 ops)
+    piece = 2 * eb.gram(2) + eb.formula(7, 2.0)
+    assert float(hardmax(W, W[:, None, :])) == pytest.approx(-rho, abs=piece)
     # Lemma C.4 independently: no unit h on a fine grid does better for class 0 than -rho,
     # and the grid optimum comes within the grid's resolution of it.
     theta = np.linspace(-np.pi, np.pi, 20001)
     h = np.stack([np.cos(theta), np.sin(theta)], axis=1)
     worst = ((W[1:] - W[0]) @ h.T).max(axis=0)
-    assert worst.min() >= -rho - 1e-12
+    assert worst.min() >= -rho - piece  # the same rounding, h from cos/sin as well
     assert worst.min() <= -rho + 1e-6
 
 
@@ -132,12 +151,22 @@ def test_losses_are_rotation_invariant():
     W, H = random_problem(3, K=6, n=4, d=5, noise=0.5)
     R = rotation(4, 5)
     WR, HR = W @ R.T, H @ R.T
-    assert float(hardmax(WR, HR)) == pytest.approx(float(hardmax(W, H)), abs=1e-12)
+    # each inner product moves by rotated_inner(5, R); a piece holds two, each evaluated twice
+    shift = eb.rotated_inner(5, R)
+    hm_bound = 2 * shift + eb.same_sum(5 + 1, 2.0)
+    assert float(hardmax(WR, HR)) == pytest.approx(float(hardmax(W, H)), abs=hm_bound)
+    # a margin moves by 2 shift / tau and CE by at most that (softmax weights sum to < 1)
+    ce_bound = 2 * shift / 0.3 + 2 * eb.cross_entropy(6, 4, 5, 0.3)
     assert float(cross_entropy(WR, HR, 0.3)) == pytest.approx(
-        float(cross_entropy(W, H, 0.3)), rel=1e-12
+        float(cross_entropy(W, H, 0.3)), abs=ce_bound
     )
+    # |w| = 2: margins and their shift doubled; lam/2 |2 W R^T|^2 is 4 lam/2 sum of K squared
+    # norms, each moved by shift (plus dot(5) rounding); |H R^T|^2 likewise over nK rows
+    wd_bound = 2 * (2 * shift / 0.3 + eb.cross_entropy(6, 4, 5, 0.3, wh=2**0.5))
+    wd_bound += 0.05 * (4 * 6 * (shift + eb.dot(5)) + 24 * (shift + eb.dot(5)))
+    wd_bound += eb.same_sum(6 * 5 + 24 * 5, 4 * 6 + 24)
     assert float(weight_decay(2 * WR, HR, 0.3, lam=0.1)) == pytest.approx(
-        float(weight_decay(2 * W, H, 0.3, lam=0.1)), rel=1e-12
+        float(weight_decay(2 * W, H, 0.3, lam=0.1)), abs=wd_bound
     )
 
 
@@ -154,16 +183,22 @@ def _pad(W, H, K_pad, seed=0):
 def test_mask_equals_unpadded():
     W, H = random_problem(5, K=5, n=3, d=4, noise=0.8)
     Wp, Hp, mask = _pad(W, H, 8)
-    assert float(hardmax(Wp, Hp, mask=mask)) == pytest.approx(float(hardmax(W, H)), abs=1e-13)
+    # padded and not: the same pieces and sums, possibly in another order; each side within
+    # its rounding bound (K = 5, n = 3, d = 4, unit rows)
+    hm_bound = eb.same_sum(4 + 1, 2.0)
+    assert float(hardmax(Wp, Hp, mask=mask)) == pytest.approx(float(hardmax(W, H)), abs=hm_bound)
     for tau in (1.0, 0.05):
         assert float(cross_entropy(Wp, Hp, tau, mask=mask)) == pytest.approx(
-            float(cross_entropy(W, H, tau)), rel=1e-12
+            float(cross_entropy(W, H, tau)), abs=2 * eb.cross_entropy(5, 3, 4, tau)
         )
         assert float(cross_entropy_asymptotic(Wp, Hp, tau, mask=mask)) == pytest.approx(
-            float(cross_entropy_asymptotic(W, H, tau)), rel=1e-12
+            float(cross_entropy_asymptotic(W, H, tau)),
+            abs=2 * eb.cross_entropy_asymptotic(5, 3, 4, tau),
         )
+    # plus lam/2 times sums of 5 and 15 squared unit norms (dot)
+    wd_bound = 2 * (eb.cross_entropy(5, 3, 4, 0.5) + 0.05 * eb.dot(20, 5) + 0.1 * eb.dot(60, 15))
     assert float(weight_decay(Wp, Hp, 0.5, lam_w=0.1, lam_h=0.2, mask=mask)) == pytest.approx(
-        float(weight_decay(W, H, 0.5, lam_w=0.1, lam_h=0.2)), rel=1e-12
+        float(weight_decay(W, H, 0.5, lam_w=0.1, lam_h=0.2)), abs=wd_bound
     )
     # Without the mask the padding does change the value, so the mask is doing the work.
     assert float(cross_entropy(Wp, Hp, 1.0)) != pytest.approx(float(cross_entropy(W, H, 1.0)))
@@ -175,8 +210,10 @@ def test_mask_gradients_vanish_on_padding():
     gW, gH = jax.grad(cross_entropy, argnums=(0, 1))(Wp, Hp, 0.2, mask=mask)
     assert np.all(np.asarray(gW)[4:] == 0) and np.all(np.asarray(gH)[4:] == 0)
     gW0, gH0 = jax.grad(cross_entropy, argnums=(0, 1))(W, H, 0.2)
-    np.testing.assert_allclose(np.asarray(gW)[:4], gW0, atol=1e-13)
-    np.testing.assert_allclose(np.asarray(gH)[:4], gH0, atol=1e-13)
+    # two evaluations of one gradient; each entry within its 2-norm bound
+    g_bound = 2 * eb.cross_entropy_grad(4, 2, 3, 0.2)
+    np.testing.assert_allclose(np.asarray(gW)[:4], gW0, rtol=0, atol=g_bound)
+    np.testing.assert_allclose(np.asarray(gH)[:4], gH0, rtol=0, atol=g_bound)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +234,10 @@ def test_cross_entropy_simplex_closed_form(K, tau):
 @pytest.mark.parametrize("tau", [2.0, 0.5, 0.2])
 def test_cross_entropy_matches_naive_softmax(tau):
     W, H = random_problem(7, K=5, n=3, d=3, noise=1.0)
-    assert float(cross_entropy(W, H, tau)) == pytest.approx(naive_ce(W, H, tau), rel=1e-12)
+    # the naive softmax (no max shift, |z| <= 1/tau) has the rounding of a log-sum-exp too
+    assert float(cross_entropy(W, H, tau)) == pytest.approx(
+        naive_ce(W, H, tau), abs=2 * eb.cross_entropy(5, 3, 3, tau)
+    )
 
 
 def test_asymptotic_ce_tends_to_hardmax():
@@ -209,12 +249,13 @@ def test_asymptotic_ce_tends_to_hardmax():
     alpha[np.arange(K), :, np.arange(K)] = -np.inf
     assert alpha.max() < 0, "test premise: all samples correctly classified"
     hm = float(hardmax(W, H))
-    assert hm == pytest.approx(alpha.max(), abs=1e-13)
+    assert hm == pytest.approx(alpha.max(), abs=eb.same_sum(3 + 1, 2.0))
     errors = []
     for tau in (0.1, 0.05, 0.02, 1e-3, 1e-5):
         L0 = float(cross_entropy_asymptotic(W, H, tau))
-        # Lemma C.2, eq. (23).
-        assert hm - tau * math.log(K) - 1e-12 <= L0 <= hm + tau * math.log(n * K * (K - 1)) + 1e-12
+        # Lemma C.2, eq. (23), up to the rounding of L0 and of hm (and of the tau log terms)
+        slack = eb.cross_entropy_asymptotic(K, n, 3, tau) + eb.same_sum(4, 2.0) + eb.formula(4, 1)
+        assert hm - tau * math.log(K) - slack <= L0 <= hm + tau * math.log(n * K * (K - 1)) + slack
         errors.append(abs(L0 - hm))
     assert all(a > b for a, b in zip(errors[:-1], errors[1:], strict=True)), errors
     # At tau = 1e-5 CE itself underflows to 0, yet L0 is still finite and close to HardMax.
@@ -226,8 +267,15 @@ def test_asymptotic_ce_equals_definition_at_moderate_tau():
     W, H = random_problem(9, K=4, n=2, d=3, noise=0.7)
     K, n, _ = H.shape
     for tau in (1.0, 0.3):
-        expected = tau * math.log(n * K * naive_ce(W, H, tau))  # sum = nK * mean
-        assert float(cross_entropy_asymptotic(W, H, tau)) == pytest.approx(expected, rel=1e-12)
+        naive = naive_ce(W, H, tau)
+        expected = tau * math.log(n * K * naive)  # sum = nK * mean
+        # the naive mean's absolute error over its value is the log's absolute error
+        bound = (
+            eb.cross_entropy_asymptotic(K, n, 3, tau) + tau * eb.cross_entropy(K, n, 3, tau) / naive
+        )
+        assert float(cross_entropy_asymptotic(W, H, tau)) == pytest.approx(
+            expected, abs=bound + eb.formula(3, abs(expected))
+        )
 
 
 @pytest.mark.parametrize("fn", [cross_entropy, cross_entropy_asymptotic])
@@ -269,7 +317,9 @@ def test_jit_and_vmap_match_a_loop():
     hm = jax.jit(jax.vmap(hardmax))(Ws, Hs)
     for b in range(4):
         assert float(batched[b]) == pytest.approx(float(cross_entropy(Ws[b], Hs[b], taus[b])))
-        assert float(hm[b]) == pytest.approx(float(hardmax(Ws[b], Hs[b])), abs=1e-14)
+        assert float(hm[b]) == pytest.approx(
+            float(hardmax(Ws[b], Hs[b])), abs=eb.same_sum(3 + 1, 2.0)
+        )
     # Padded batch: one compiled program for unlike K, each equal to its unpadded loss.
     sizes = [3, 5, 4, 2]
     Wp = np.stack([_pad(Ws[b][: sizes[b]], Hs[b][: sizes[b]], 5, seed=b)[0] for b in range(4)])
@@ -279,8 +329,10 @@ def test_jit_and_vmap_match_a_loop():
     hm_p = jax.jit(jax.vmap(lambda w, h, m: hardmax(w, h, mask=m)))(Wp, Hp, masks)
     for b, K in enumerate(sizes):
         W, H = Ws[b][:K], Hs[b][:K]
-        assert float(ce_p[b]) == pytest.approx(float(cross_entropy(W, H, taus[b])), rel=1e-12)
-        assert float(hm_p[b]) == pytest.approx(float(hardmax(W, H)), abs=1e-14)
+        assert float(ce_p[b]) == pytest.approx(
+            float(cross_entropy(W, H, taus[b])), abs=2 * eb.cross_entropy(5, 2, 3, taus[b])
+        )
+        assert float(hm_p[b]) == pytest.approx(float(hardmax(W, H)), abs=eb.same_sum(3 + 1, 2.0))
 
 
 def test_float32_stays_float32_and_float64_is_float64():
@@ -299,15 +351,20 @@ def test_weight_decay_equals_ce_plus_penalties():
     W, H = 1.7 * rng.standard_normal((5, 3)), 0.8 * rng.standard_normal((5, 4, 3))
     ce = float(cross_entropy(W, H, 0.7))
     sw, sh = float(np.sum(W**2)), float(np.sum(H**2))
+    # CE evaluated twice at rows of norm <= wh (the magnitudes of this problem), the 15- and
+    # 60-term sums of squares twice each (times lam/2 <= 0.15), and the final 3 additions
+    wh = math.sqrt(np.linalg.norm(W, axis=1).max() * np.linalg.norm(H, axis=2).max())
+    ce_err = 2 * eb.cross_entropy(5, 4, 3, 0.7, wh)
+    bound = ce_err + 2 * 0.15 * (eb.dot(15, sw) + eb.dot(60, sh)) + eb.formula(3, ce + sw + sh)
     assert float(weight_decay(W, H, 0.7, lam=0.1)) == pytest.approx(
-        ce + 0.05 * (sw + sh), rel=1e-13
+        ce + 0.05 * (sw + sh), abs=bound
     )
     assert float(weight_decay(W, H, 0.7, lam_w=0.1, lam_h=0.3)) == pytest.approx(
-        ce + 0.05 * sw + 0.15 * sh, rel=1e-13
+        ce + 0.05 * sw + 0.15 * sh, abs=bound
     )
     # lam sets both, lam_h overrides one of them.
     assert float(weight_decay(W, H, 0.7, lam=0.1, lam_h=0.3)) == pytest.approx(
-        ce + 0.05 * sw + 0.15 * sh, rel=1e-13
+        ce + 0.05 * sw + 0.15 * sh, abs=bound
     )
 
 
@@ -319,7 +376,13 @@ def test_weight_decay_matches_grassmannian_eq3():
     lam, omega = 0.3, 0.07
     eq3 = n * K * naive_ce(M, Z, 1.0) + omega / 2 * np.sum(Z**2) + lam / 2 * np.sum(M**2)
     ours = n * K * float(weight_decay(M, Z, 1.0, lam_w=lam / (n * K), lam_h=omega / (n * K)))
-    assert ours == pytest.approx(eq3, rel=1e-12)
+    # nK times two mean CEs (ours and the naive softmax) at rows of norm <= wh, the sums of
+    # squares (12 and 36 terms) twice each, and the few products and sums around them
+    wh = math.sqrt(np.linalg.norm(M, axis=1).max() * np.linalg.norm(Z, axis=2).max())
+    sm, sz = float(np.sum(M**2)), float(np.sum(Z**2))
+    bound = n * K * 2 * eb.cross_entropy(K, n, d, 1.0, wh)
+    bound += 2 * (lam / 2 * eb.dot(12, sm) + omega / 2 * eb.dot(36, sz)) + eb.formula(6, abs(eq3))
+    assert ours == pytest.approx(eq3, abs=bound)
 
 
 def _wd_stationary_point(K, n, tau, lam_w, lam_h):
@@ -352,8 +415,20 @@ def test_weight_decay_gradient_vanishes_at_scaled_simplex(K, d):
         return jax.grad(weight_decay, argnums=(0, 1))(W, H, tau, lam_w=lam_w, lam_h=lam_h)
 
     gW, gH = grads(W, H)
-    assert np.abs(np.asarray(gW)).max() < 1e-12
-    assert np.abs(np.asarray(gH)).max() < 1e-12
+    # 0 at the exact point.  The computed point is off by delta: a and b from ~5 logs and square
+    # roots (formula(20) relative) and the simplex's own error (simplex_gram_bound), over
+    # sqrt(K d (1 + n)) entries; the gradient is Lipschitz with L <= lam + 2 (a + b)^2 / tau^2
+    # + 1 / tau (softmax Jacobian <= 1, |h| / tau and |w| / tau factors, the p / tau cross
+    # term).  Plus the gradient's own rounding (cross_entropy_grad, |w|, |h| <= max(a, b)) and
+    # of lam * w.
+    r = max(a, b)
+    delta = (eb.formula(20) + simplex_gram_bound(K)) * r * math.sqrt(K * d * (1 + n))
+    L = max(lam_w, lam_h) + 2 * (a + b) ** 2 / tau**2 + 1 / tau
+    bound = (
+        L * delta + eb.cross_entropy_grad(K, n, d, tau, r) + max(lam_w, lam_h) * eb.formula(1, r)
+    )
+    assert np.abs(np.asarray(gW)).max() < bound
+    assert np.abs(np.asarray(gH)).max() < bound
     # Not vacuous: 10% off the stationary scale the gradient is clearly nonzero.
     gW2, _ = grads(1.1 * W, H)
     assert np.abs(np.asarray(gW2)).max() > 1e-4

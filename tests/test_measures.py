@@ -2,6 +2,7 @@
 
 import math
 
+import errbounds as eb
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,25 +30,37 @@ def cross_polytope(d):
 @pytest.mark.parametrize("K", [3, 4, 5, 7, 12, 100])
 def test_kgon(K):
     c = kgon(K)
-    assert measures.min_angle_deg(c) == pytest.approx(360.0 / K, abs=1e-12)
-    assert measures.max_inner(c) == pytest.approx(math.cos(2 * math.pi / K), abs=1e-14)
-    assert measures.rho_1v1(c) == pytest.approx(2 * math.sin(math.pi / K), abs=1e-14)
+    # Gram entries of rounded cos/sin rows are within gram(2); the angle follows through arccos'
+    # slope (angle_deg), the references carry a few roundings each (formula).
+    cos_k = math.cos(2 * math.pi / K)
+    assert measures.min_angle_deg(c) == pytest.approx(360.0 / K, abs=eb.angle_deg(2, cos_k))
+    assert measures.max_inner(c) == pytest.approx(cos_k, abs=eb.gram(2) + eb.formula(7))
+    # a chord: a 2-term norm of differences <= 2 of rows each off by gram(2)
+    assert measures.rho_1v1(c) == pytest.approx(
+        2 * math.sin(math.pi / K), abs=eb.gram(2) + eb.formula(7, 2.0)
+    )
     assert not measures.tammes_rattlers(c).any()
 
 
 @pytest.mark.parametrize("K", [2, 3, 4, 9])
 def test_simplex(K):
     c = simplex(K)
-    assert measures.max_inner(c) == pytest.approx(-1.0 / (K - 1), abs=1e-14)
-    assert measures.coherence(c) == pytest.approx(1.0 / (K - 1), abs=1e-14)
-    assert measures.rho_1v1(c) == pytest.approx(math.sqrt(2 * K / (K - 1)), abs=1e-14)
+    # rows in R^K: Gram entries within gram(K); the chord (entries <= 2) within gram(K) as well;
+    # the references are 2-4 operations (formula).
+    assert measures.max_inner(c) == pytest.approx(-1.0 / (K - 1), abs=eb.gram(K) + eb.formula(2))
+    assert measures.coherence(c) == pytest.approx(1.0 / (K - 1), abs=eb.gram(K) + eb.formula(2))
+    assert measures.rho_1v1(c) == pytest.approx(
+        math.sqrt(2 * K / (K - 1)), abs=eb.gram(K) + eb.formula(4, 2.0)
+    )
 
 
 def test_cross_polytope_and_coherence():
     c = cross_polytope(5)
-    assert measures.min_angle_deg(c) == pytest.approx(90.0, abs=1e-12)
-    assert measures.coherence(c) == pytest.approx(1.0, abs=1e-15)  # antipodal pairs
-    assert measures.max_inner(c) == pytest.approx(0.0, abs=1e-15)
+    # signed unit vectors: every Gram entry is exact (0, +-1) and atan2(sqrt 2, sqrt 2) is
+    # within a few ulp of pi/4; the closed-form bounds still hold (angle_deg, gram)
+    assert measures.min_angle_deg(c) == pytest.approx(90.0, abs=eb.angle_deg(5, 0.0))
+    assert measures.coherence(c) == pytest.approx(1.0, abs=eb.gram(5))  # antipodal pairs
+    assert measures.max_inner(c) == pytest.approx(0.0, abs=eb.gram(5))
 
 
 def test_angle_precision_at_tiny_angles():
@@ -62,10 +75,11 @@ def test_blocked_equals_dense():
     dense = measures.nearest_neighbors(c, block=1024)
     blocked = measures.nearest_neighbors(c, block=64)
     np.testing.assert_array_equal(dense.index, blocked.index)
-    np.testing.assert_allclose(dense.score, blocked.score, rtol=0, atol=1e-15)
+    # the same 7-term dot products of unit rows, blocked differently: within same_sum(7)
+    np.testing.assert_allclose(dense.score, blocked.score, rtol=0, atol=eb.same_sum(7))
     g = np.array(c @ c.T)
     np.fill_diagonal(g, -np.inf)
-    np.testing.assert_allclose(dense.score, g.max(axis=1), atol=1e-15)
+    np.testing.assert_allclose(dense.score, g.max(axis=1), rtol=0, atol=eb.same_sum(7))
 
 
 def test_vmap_and_float64():
@@ -74,7 +88,11 @@ def test_vmap_and_float64():
     )
     batched = jax.vmap(measures.min_angle_deg)(cs.astype(jnp.float64))
     looped = jnp.array([measures.min_angle_deg(c.astype(jnp.float64)) for c in cs])
-    np.testing.assert_allclose(batched, looped, rtol=1e-14)
+    # vmapped or looped, each minimal angle is within angle_deg(4, cos) of the exact one (the
+    # Gram entries may be summed in another order): the two within twice that
+    cos_min = np.cos(np.radians(np.asarray(looped)))
+    bound = [2 * eb.angle_deg(4, c) for c in cos_min]
+    np.testing.assert_array_less(np.abs(np.asarray(batched) - np.asarray(looped)), bound)
     assert batched.dtype == jnp.float64
 
 
@@ -96,7 +114,14 @@ def test_equivalent_code_preserves_gram():
     e = sphere.equivalent_code(c, jax.random.PRNGKey(1))
     g1 = np.sort(np.asarray(c @ c.T).ravel())
     g2 = np.sort(np.asarray(e @ e.T).ravel())
-    np.testing.assert_allclose(g1, g2, atol=1e-13)
+    # e_i = R c_i, so <e_i, e_j> - <c_i, c_j> = c_i^T (R^T R - I) c_j: at most d * max|R^T R - I|
+    # for the rotation's own (measured) orthogonality defect, plus the rounding of the 5-term
+    # products R c_i (dot(5) per entry, sqrt 5 of them, against a unit row: twice) and of the
+    # two Gram entries (same_sum(5))
+    rot = np.asarray(sphere.skew_rotation(jax.random.split(jax.random.PRNGKey(1))[0], 5))
+    defect = np.abs(rot.T @ rot - np.eye(5)).max() + eb.dot(5)
+    bound = 5 * defect + 2 * eb.dot(5) * 5**0.5 + eb.same_sum(5)
+    np.testing.assert_allclose(g1, g2, rtol=0, atol=bound)
     assert not np.allclose(np.asarray(c), np.asarray(e))
 
 
@@ -119,4 +144,4 @@ def test_validate_code_errors(bad, match):
 def test_validate_code_renormalizes_small_deviation():
     c = np.array([[1 + 5e-7, 0.0], [0.0, 1.0]])
     out = sphere.validate_code(c)
-    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-16)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=0, atol=eb.unit_norm(2))

@@ -2,6 +2,7 @@
 
 import csv
 
+import errbounds as eb
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,6 +31,19 @@ def _simplex(K, d):
     W = np.zeros((K, d))
     W[:, : K - 1] = U[:, : K - 1] * S[: K - 1]
     return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
+def simplex_sum_bound(K, d):
+    """Return a bound on max_j |sum_k _simplex(K, d)[k, j]| (0 for the exact simplex).
+
+    The rows before normalization are U[:, :K-1] S with E 1 = 0, so their column sums are
+    S_j 1^T u_j: the SVD's measured orthogonality to the null vector 1 (itself a K-term sum,
+    dot(K, sqrt K)).  Normalization divides by norms that agree exactly but were computed,
+    each within unit_norm(d) relative; the K-term column sum of entries <= 1 adds dot(K, K).
+    """
+    U, S, _ = np.linalg.svd(np.eye(K) - 1.0 / K)
+    defect = (np.abs(np.ones(K) @ U[:, : K - 1]).max() + eb.dot(K, np.sqrt(K))) * S.max()
+    return defect / np.sqrt((K - 1) / K) + K * eb.unit_norm(d) + eb.dot(K, K)
 
 
 def _cross(K, d):
@@ -75,9 +89,11 @@ def test_tammes_d3_reaches_best_known(ref_data, K):
     assert abs(angle - float(best["best_known_min_angle_deg"])) <= 6e-8
     if K in _EXACT_D3:  # closed form: to 1e-9 deg
         assert abs(angle - _EXACT_D3[K]) <= 1e-9
-    assert abs(r.value - np.max(r.code @ r.code.T - 3 * np.eye(K))) <= 1e-15
-    assert r.converged and r.kkt_residual <= 1e-12
-    assert np.allclose(np.linalg.norm(r.code, axis=1), 1.0, atol=1e-15)
+    # the value is the largest Gram entry, recomputed here in another summation order
+    assert abs(r.value - np.max(r.code @ r.code.T - 3 * np.eye(K))) <= eb.same_sum(3)
+    # converged means KKT residual <= polish's documented stopping tolerance tol
+    assert r.converged and r.kkt_residual <= eb.polish_tol()
+    np.testing.assert_allclose(np.linalg.norm(r.code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3))
     assert r.features is None
 
 
@@ -96,7 +112,11 @@ def test_tammes_d3_all_cells(ref_data, K):
 @pytest.mark.parametrize("K", [3, 5, 7, 12, 17])
 def test_tammes_kgon(K):
     r = polish("tammes", _perturb(_kgon(K), 1e-2, seed=K))
-    assert abs(_min_angle_deg(r.code) - 360.0 / K) <= 1e-12
+    # the value (a cosine) within polish_value(K) of cos(360/K); the angle through arccos'
+    # slope 1 / sin, then the rounding of the angle itself (angle_deg)
+    cos_k = np.cos(2 * np.pi / K)
+    bound = np.degrees(eb.polish_value(K) / np.sin(2 * np.pi / K)) + eb.angle_deg(2, cos_k)
+    assert abs(_min_angle_deg(r.code) - 360.0 / K) <= bound
     assert r.converged and r.active == K
 
 
@@ -108,7 +128,10 @@ def test_tammes_kgon(K):
 def test_tammes_keeps_an_optimal_code(code):
     before = np.max(code @ code.T - 3 * np.eye(len(code)))
     r = polish("tammes", code)
-    assert abs(r.value - before) <= 1e-14
+    # both values are within polish_value(K) of the optimum (the start is one), plus the
+    # rounding of the recomputed Gram entries
+    d = code.shape[1]
+    assert abs(r.value - before) <= eb.polish_value(len(code)) + eb.same_sum(d) + eb.gram(d)
     assert r.converged
 
 
@@ -120,9 +143,9 @@ def test_tammes_icosahedron_active_pairs_and_multipliers():
             pts += [(0, s1, s2 * phi), (s1, s2 * phi, 0), (s2 * phi, 0, s1)]
     code = np.array(pts, float) / np.sqrt(1 + phi**2)
     r = polish("tammes", _perturb(code, 1e-2, seed=3))
-    assert abs(r.value - 1 / np.sqrt(5)) <= 1e-15
+    assert abs(r.value - 1 / np.sqrt(5)) <= eb.polish_value(12) + eb.gram(3)
     assert r.active == 30  # the 30 edges of the icosahedron
-    assert r.kkt_residual <= 1e-12
+    assert r.kkt_residual <= eb.polish_tol()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,15 +160,16 @@ def test_grassmannian_welch_bound(d, K, start):
     welch = np.sqrt((K - d) / (d * (K - 1)))
     if start == "simplex":
         code = _perturb(_simplex(K, d), 1e-2, seed=K)
-        assert abs(welch - 1.0 / d) <= 1e-15  # K = d + 1: the Welch bound is 1/d
+        # K = d + 1: the Welch bound is 1/d (5 roundings against 1)
+        assert abs(welch - 1.0 / d) <= eb.formula(5)
     else:  # six diagonals of the icosahedron: an equiangular frame at 1/sqrt(5)
         phi = (1 + np.sqrt(5)) / 2
         code = np.array([[0, 1, phi], [0, 1, -phi], [1, phi, 0], [1, -phi, 0],
                          [phi, 0, 1], [-phi, 0, 1]]) / np.sqrt(1 + phi**2)  # fmt: skip
         code = _perturb(code, 1e-2, seed=6)
     r = polish("grassmannian", code)
-    assert abs(r.value - welch) <= 1e-12
-    assert abs(r.value - np.max(np.abs(r.code @ r.code.T) - 2 * np.eye(K))) <= 1e-15
+    assert abs(r.value - welch) <= eb.polish_value(K) + eb.gram(d) + eb.formula(5)
+    assert abs(r.value - np.max(np.abs(r.code @ r.code.T) - 2 * np.eye(K))) <= eb.same_sum(d)
     assert r.converged
 
 
@@ -161,8 +185,11 @@ def _rho_from(r, K):
 @pytest.mark.parametrize("K", [3, 4, 5, 6, 9])
 def test_softmax_kgon(K):
     r = polish("softmax", _perturb(_kgon(K), 1e-2, seed=K))
-    assert abs(-r.value - (1 - np.cos(2 * np.pi / K))) <= 1e-12
-    assert abs(_rho_from(r, K) + r.value) <= 1e-15
+    # W and H: 2K unit rows; the reference 1 - cos has 6 roundings
+    assert abs(-r.value - (1 - np.cos(2 * np.pi / K))) <= eb.polish_value(2 * K) + eb.formula(6)
+    # recomputed as max <w_k' - w_k, h_k>: a 2-term difference and a 2-term dot (entries <= 2)
+    # per piece, in each of two evaluations
+    assert abs(_rho_from(r, K) + r.value) <= eb.same_sum(2 + 1, 2.0)
     assert r.converged
 
 
@@ -173,10 +200,16 @@ def test_hardmax_simplex(d, K):
     S = _simplex(K, d)
     for k in range(K):
         c = np.delete(S, k, axis=0).mean(axis=0)
-        assert np.allclose(c, -S[k] / (K - 1), atol=1e-15)
-        assert np.allclose((S[k] - c) @ (np.delete(S, k, axis=0) - c).T, 0.0, atol=1e-15)
+        # c + S[k] / (K - 1) = (sum of all rows) / (K - 1) up to the K - 1-term mean's rounding
+        # (dot(K - 1), entries <= 1); the rows' sum is 0 up to simplex_sum_bound(K, d)
+        bound = simplex_sum_bound(K, d) / (K - 1) + eb.dot(K - 1) + eb.formula(1)
+        np.testing.assert_allclose(c, -S[k] / (K - 1), rtol=0, atol=bound)
+        # <S[k] - c, S[j] - c>: 0 exactly; d-term dot of vectors with entries <= 2, whose own
+        # errors are each that bound: 2 (d bound 2 sqrt d) + dot(d, 4)
+        inner = (S[k] - c) @ (np.delete(S, k, axis=0) - c).T
+        np.testing.assert_allclose(inner, 0.0, rtol=0, atol=4 * d * bound + eb.dot(d, 4.0))
     r = polish("hardmax", _perturb(S, 1e-2, seed=K))
-    assert abs(-r.value - K / (K - 1)) <= 1e-12
+    assert abs(-r.value - K / (K - 1)) <= eb.polish_value(2 * K) + eb.formula(1)
     assert r.converged
     # GNC1/3 at the simplex: the optimal features are the classifier itself
     assert np.allclose(r.features, r.code, atol=1e-9)
@@ -194,7 +227,7 @@ def test_hardmax_cross_polytope_subset(d, K, seed):
 def test_softmax_with_given_features_and_optimal_start():
     S = _simplex(4, 3)
     r = polish("softmax", S, S)
-    assert abs(r.value + 4 / 3) <= 1e-14
+    assert abs(r.value + 4 / 3) <= eb.polish_value(2 * 4) + eb.formula(1)
     assert r.converged
 
 
@@ -215,10 +248,12 @@ def _riemannian_grad_norm(W, H, tau):
 
 def test_ce_simplex_is_stationary():
     S = _simplex(4, 3)
-    assert _riemannian_grad_norm(S, S, 0.5) <= 1e-15
+    # 0 exactly at the simplex; the computed gradient's rounding (cross_entropy_grad, n = 1)
+    assert _riemannian_grad_norm(S, S, 0.5) <= eb.cross_entropy_grad(4, 1, 3, 0.5)
     r = polish("ce", S, S, tau=0.5)
     assert r.iterations == 0 and r.converged
-    assert np.allclose(r.code, S, atol=1e-15)
+    # returned as given, at most renormalized (entries move by unit_norm(3) relative)
+    np.testing.assert_allclose(r.code, S, rtol=0, atol=eb.unit_norm(3))
 
 
 def test_ce_from_random_start_is_stationary():
@@ -226,9 +261,11 @@ def test_ce_from_random_start_is_stationary():
     W = rng.standard_normal((6, 3))
     W /= np.linalg.norm(W, axis=1, keepdims=True)
     r = polish("ce", W, tau=0.2)
-    assert r.converged and r.kkt_residual <= 1e-12
+    assert r.converged and r.kkt_residual <= eb.polish_tol()
     assert _riemannian_grad_norm(r.code, r.features, 0.2) <= 1e-10
-    assert abs(float(losses.cross_entropy(r.code, r.features[:, None, :], 0.2)) - r.value) <= 1e-15
+    # the same CE evaluated twice (polish's and losses'): each within cross_entropy(6, 1, 3, .2)
+    ce = float(losses.cross_entropy(r.code, r.features[:, None, :], 0.2))
+    assert abs(ce - r.value) <= 2 * eb.cross_entropy(6, 1, 3, 0.2)
     # a descent method: no worse than the start (features default to h_k = w_k)
     assert r.value <= float(losses.cross_entropy(W, W[:, None, :], 0.2))
 
@@ -254,10 +291,11 @@ def test_wd_is_stationary():
 def test_kkt_residual_closed_forms():
     # two opposite gradients: mu = (1/2, 1/2) cancels them
     res, mu = kkt_residual(np.array([[1.0, 0.0], [-1.0, 0.0]]))
-    assert res <= 1e-16 and np.allclose(mu, 0.5)
+    # an exact min-norm point of 2 unit gradients in R^2 (certificate_gap's rounding, kappa 1)
+    assert res <= eb.hull_distance(2, 2) and np.allclose(mu, 0.5)
     # gradients e1 and e2: the simplex minimum of |mu1 e1 + mu2 e2| is 1/sqrt(2)
     res, _ = kkt_residual(np.eye(2))
-    assert abs(res - 1 / np.sqrt(2)) <= 1e-15
+    assert abs(res - 1 / np.sqrt(2)) <= eb.hull_distance(2, 2) + eb.formula(2)
     assert ACTIVE_BAND > 0
 
 

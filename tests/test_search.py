@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import math
 
+import errbounds as eb
 import jax
 import numpy as np
 import pytest
@@ -77,12 +78,14 @@ def test_initial_point_independent_of_padding():
     """A restart's start is the same at its true shape and padded into any bucket."""
     W, _ = S.initial_point("tammes", 3, 5, 2, seed=7)
     assert W.shape == (5, 3)
-    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-15)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3))
     spec = S.SearchSpec("tammes", 1, "float64", 8, 4)
     Wp, _ = S._init_jit(spec, jax.random.PRNGKey(7), 3, 5, 2)
     Wp = np.asarray(Wp)
     assert (Wp[5:] == 0).all() and (Wp[:, 3:] == 0).all()
-    np.testing.assert_allclose(Wp[:5, :3], W, rtol=0, atol=1e-15)
+    # the same draws normalized at two shapes (padding adds exact zeros; the norm's sum may
+    # run in another order): entries <= 1 within unit_norm(3) relative
+    np.testing.assert_allclose(Wp[:5, :3], W, rtol=0, atol=eb.unit_norm(3))
     # softmax starts self-dual (H = W)
     Ws, Hs = S.initial_point("softmax", 3, 5, 2, seed=7)
     np.testing.assert_array_equal(Ws, Hs)
@@ -112,7 +115,10 @@ def test_surrogate_brackets_true_max():
         true = float(S.true_value(obj, Wp, Hp, pm, 0.05, 0.0))
         for t in (0.1, 1e-3):
             sur = float(S.surrogate(obj, (Wp, Hp), pm, t, 0.05, 0.0))
-            assert true <= sur <= true + t * math.log(n) + 1e-12
+            # t logsumexp(f / t) over n pieces |f| <= 2 (logsumexp), and the true max's
+            # pieces (a difference and a 4-term dot) in each of two evaluations
+            slack = t * eb.logsumexp(n, 2 / t) + eb.same_sum(4 + 1, 2.0)
+            assert true <= sur <= true + t * math.log(n) + slack
     assert float(S.true_value("tammes", Wp, None, pm, 0, 0)) == pytest.approx(float(max_inner(W)))
     assert float(S.true_value("grassmannian", Wp, None, pm, 0, 0)) == pytest.approx(
         float(coherence(W))
@@ -121,11 +127,16 @@ def test_surrogate_brackets_true_max():
         float(losses.hardmax(W, H[:, None]))
     )
     # CE and WD are losses.py's, masked: padding leaves them unchanged.
+    # the same mean CE, padded and not: each within eb.cross_entropy(K = 7, n = 1, d = 4, tau)
     ce = float(S.true_value("ce", Wp, Hp, pm, 0.05, 0.0))
-    assert ce == pytest.approx(float(losses.cross_entropy(W, H[:, None], 0.05)), rel=1e-12)
+    want = float(losses.cross_entropy(W, H[:, None], 0.05))
+    assert ce == pytest.approx(want, rel=0, abs=2 * eb.cross_entropy(7, 1, 4, 0.05))
     wd = float(S.true_value("wd", 2 * Wp, 3 * Hp, pm, 0.5, 0.01))
     want = float(losses.weight_decay(2 * W, 3 * H[:, None], 0.5, lam=0.01))
-    assert wd == pytest.approx(want, rel=1e-12)
+    # |w| = 2, |h| = 3: margins as for wh^2 = 6; lam/2 (|W|^2 + |H|^2): 28-term sums of
+    # squares <= 4 and <= 9 (dot)
+    bound = eb.cross_entropy(7, 1, 4, 0.5, wh=6**0.5) + 0.005 * (eb.dot(28, 28) + eb.dot(28, 63))
+    assert wd == pytest.approx(want, rel=0, abs=2 * bound)
 
 
 def test_deterministic_and_seed_dependent():
@@ -148,16 +159,33 @@ def test_tammes_known_optima():
     assert abs(deg(r4.value) - math.degrees(math.acos(-1 / 3))) < 1e-3  # tetrahedron 109.47
     assert abs(deg(r5.value) - 72.0) < 1e-3  # pentagon
     assert r4.code.shape == (4, 3) and r4.features is None
-    np.testing.assert_allclose(np.linalg.norm(r4.code, axis=1), 1.0, atol=1e-12)
-    assert r4.value == pytest.approx(float(max_inner(r4.code)), abs=1e-15)
+    # polish=False: the rows are the float32 search's (SolveConfig.search_dtype), cast to
+    # float64 without renormalizing, so unit only to float32 rounding (the old atol=1e-12 passed
+    # through assert_allclose's default rtol=1e-7); see test_unpolished_code_rows_are_float64_unit
+    eps32 = float(np.finfo(np.float32).eps)
+    np.testing.assert_allclose(
+        np.linalg.norm(r4.code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3, eps32)
+    )
+    # the reported value is the largest Gram entry, evaluated again here
+    assert r4.value == pytest.approx(float(max_inner(r4.code)), abs=eb.same_sum(3))
     assert r4.restart_values.shape == (16,) and np.isnan(r4.kkt_residual)
     assert 0 < r4.success_rate <= 1 and r4.device
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CellResult.code promises float64 unit rows, but with polish=False it is the float32 "
+    "search's rows cast to float64 without renormalizing (norms 1 + ~7e-8); issue 12 follow-up",
+)
+def test_unpolished_code_rows_are_float64_unit():
+    (r4,) = solve_grid([(3, 4)], SolveConfig(**QUICK))
+    np.testing.assert_allclose(np.linalg.norm(r4.code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3))
 
 
 def test_grassmannian_welch_bound():
     r = solve(3, 6, SolveConfig(objective="grassmannian", **QUICK))
     assert abs(r.value - 1 / math.sqrt(5)) < 1e-4  # icosahedron's diagonals meet Welch's bound
-    assert r.value == pytest.approx(float(coherence(r.code)), abs=1e-15)
+    assert r.value == pytest.approx(float(coherence(r.code)), abs=eb.same_sum(3))
 
 
 @pytest.mark.parametrize("objective", ["softmax", "hardmax"])
@@ -169,7 +197,8 @@ def test_softmax_codes(objective):
     assert abs(r5.value + (1 - math.cos(math.radians(72)))) < 1e-3
     assert r6.features.shape == (6, 3)
     hm = float(losses.hardmax(r6.code, r6.features[:, None]))
-    assert r6.value == pytest.approx(hm, abs=1e-12)
+    # max <w_k' - w_k, h_k>: a difference and a 3-term dot (entries <= 2), evaluated twice
+    assert r6.value == pytest.approx(hm, abs=eb.same_sum(3 + 1, 2.0))
 
 
 def test_ce_small_tau_approaches_hardmax():
@@ -184,7 +213,7 @@ def test_ce_small_tau_approaches_hardmax():
 
 def test_wd_reports_unit_code():
     r = solve(2, 4, SolveConfig(objective="wd", **QUICK))
-    np.testing.assert_allclose(np.linalg.norm(r.code, axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(r.code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(2))
     assert np.isfinite(r.value) and r.features.shape == (4, 2)
 
 
@@ -206,7 +235,9 @@ def test_polish_reaches_proven_optimum(ref_data):
     # the table has 7 decimals
     assert abs(deg(r.value) - best[7]) < 1e-7
     assert r.kkt_residual < 1e-9
-    assert r.value <= np.min(r.restart_values) + 1e-12
+    # polish descends from a restart; its value and the restart's are two evaluations of the
+    # largest Gram entry (same_sum(3))
+    assert r.value <= np.min(r.restart_values) + eb.same_sum(3)
 
 
 @pytest.mark.slow
