@@ -172,12 +172,9 @@ def test_tammes_known_optima():
     assert 0 < r4.success_rate <= 1 and r4.device
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CellResult.code promises float64 unit rows, but with polish=False it is the float32 "
-    "search's rows cast to float64 without renormalizing (norms 1 + ~7e-8); issue 12 follow-up",
-)
 def test_unpolished_code_rows_are_float64_unit():
+    # CellResult.code promises float64 unit rows, also unpolished: the float32 phase's rows are
+    # renormalized in float64 before the float64 phase (they were cast only, norms 1 + 7e-8)
     (r4,) = solve_grid([(3, 4)], SolveConfig(**QUICK))
     np.testing.assert_allclose(np.linalg.norm(r4.code, axis=1), 1.0, rtol=0, atol=eb.unit_norm(3))
 

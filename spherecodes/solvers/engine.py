@@ -68,6 +68,9 @@ BASIN_RTOL = 1e-8
 #: and COARSE_INNER_MAX tCG steps per trust-region iteration (tangent dimension / 16); the
 #: float64 phase goes on to ``LocalSpec.t_end``.
 COARSE_T_END, COARSE_INNER, COARSE_INNER_MAX = 1e-3, 8, 32
+#: A cell runs at least this many rounds (the first of random starts only, the next with
+#: perturbations of its best codes as well).
+MIN_ROUNDS = 2
 #: A cell is not finished while the Good-Turing estimate of the chance that a random start
 #: finds a basin not seen yet exceeds this (rugged landscapes get more starts).
 MISSING_MASS = 0.02
@@ -152,6 +155,11 @@ def _largest_hole(W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         better = val < best_val
         best[better], best_val[better] = c[better], val[better]
     return best[int(np.argmin(best_val))]
+
+
+def _unit(x):
+    n = jnp.linalg.norm(x, axis=-1, keepdims=True)
+    return x / jnp.where(n > 0, n, 1)
 
 
 def _min_distance(W: np.ndarray) -> float:
@@ -296,16 +304,13 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells):
             )
             W, H = out.code, out.features
             t0 = np.minimum(t0, COARSE_T_END)
-        out = local_batch(
-            spec,
-            W.astype(dt),
-            None if H is None else H.astype(dt),
-            args[1],
-            args[2],
-            t0,
-            tau,
-            lam,
-        )
+        # float64 from here on, rows renormalized in float64 (a row the float64 phase does not
+        # move must still be a float64 unit vector)
+        W = W.astype(dt)
+        H = None if H is None else H.astype(dt)
+        if obj.sphere:
+            W, H = _unit(W), None if H is None else _unit(H)
+        out = local_batch(spec, W, H, args[1], args[2], t0, tau, lam)
         n_real = len(rows[c0 : c0 + batch])
         outs.append(jax.tree.map(lambda a, n_real=n_real: np.asarray(a)[:n_real], out))
     return jax.tree.map(lambda *a: np.concatenate(a), *outs)
@@ -403,7 +408,10 @@ def basin_search(
                     and sum(b[1] for b in cs.basins) >= per_basin(cs.d, cs.K) * len(cs.basins)
                 ) or cs.starts - cs.improved_at >= PATIENCE
                 confirmed = (
-                    cs.hits >= config.confirm and not cs.improved and cs.rounds >= 2 and settled
+                    cs.hits >= config.confirm
+                    and not cs.improved
+                    and cs.rounds >= MIN_ROUNDS
+                    and settled
                 )
                 if confirmed or cs.starts >= config.restarts:
                     cs.done = True
