@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from spherecodes import losses
+from spherecodes import losses, objectives
 
 OBJECTIVES = ("tammes", "softmax", "hardmax", "ce", "wd", "grassmannian")
 
@@ -161,28 +161,11 @@ def random_starts(spec: SearchSpec, seed_key, d, K, restart):
 # surrogates and true values (masked; pm is the (K_pad,) bool mask of real points)
 
 
-def _pair_mask(pm):
-    n = pm.shape[0]
-    upper = jnp.arange(n)[:, None] < jnp.arange(n)[None, :]
-    return pm[:, None] & pm[None, :] & upper
-
-
-def _class_mask(pm):
-    n = pm.shape[0]
-    off = jnp.arange(n)[:, None] != jnp.arange(n)[None, :]
-    return pm[:, None] & pm[None, :] & off
-
-
-def _margins(W, H):
-    """Return A[k, k'] = <w_k' - w_k, h_k>, shape (K, K)."""
-    S = H @ W.T
-    return S - jnp.diagonal(S)[:, None]
-
-
-def _smooth_max(x, valid, t):
-    # x * (1/t) rather than x / t: with a per-row t (the T_STARTS portfolio) a vectorized
-    # division may be lowered differently for different batch splits; a product is exact IEEE.
-    return t * jax.nn.logsumexp(jnp.where(valid, x * (1 / t), -jnp.inf))
+# The masks and pieces are the objective records' (spherecodes.objectives): one definition.
+_pair_mask = objectives.pair_mask
+_class_mask = objectives.class_mask
+_margins = objectives.margins
+_smooth_max = objectives.smooth_max
 
 
 def surrogate(objective: str, params, pm, t, tau, lam):
