@@ -38,10 +38,10 @@ if str(ROOT) not in sys.path:
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-import optax  # noqa: E402
 
-import spherecodes  # noqa: E402,F401  (float64 on; the step below is float32 on purpose)
-from spherecodes.solvers import search  # noqa: E402
+from spherecodes.solvers import riemannian, search  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)  # float64 available; the step below is float32
 
 RESULTS = ROOT / "benchmarks" / "results"
 COLUMNS = [
@@ -87,8 +87,8 @@ def peak_logsumexp_gelem_s(rows: int = 1 << 14, cols: int = 1024) -> float:
 
 def make_steps(d: int, K: int, steps: int):
     """Return a jitted f(W) running `steps` float32 tammes search steps on each (K, d) row of
-    W (rows, K, d), as :func:`spherecodes.solvers.search._search_row` does."""
-    opt = optax.scale_by_adam()
+    W (rows, K, d), as :func:`spherecodes.solvers.search.search_batch` does."""
+    opt = riemannian.adam(sphere=True)
     pm = jnp.ones(K, bool)
     f32 = jnp.float32
     tau, lam = jnp.asarray(0.05, f32), jnp.asarray(5e-3, f32)
@@ -99,13 +99,9 @@ def make_steps(d: int, K: int, steps: int):
     def row(W):
         def step(s, carry):
             p, state = carry
-            t = search._geometric(search.T_START, search.T_END, s, steps, f32)
-            lr = search._geometric(search.LR_START, search.LR_END, s, steps, f32)
-            g = jax.grad(loss)(p, t)
-            g = tuple(search._tangent(x, gx) for x, gx in zip(p, g, strict=True))
-            u, state = opt.update(g, state, p)
-            p = tuple(search._normalize(x - lr * ux) for x, ux in zip(p, u, strict=True))
-            return p, state
+            t = riemannian.geometric(search.T_START, search.T_END, s, steps, f32)
+            lr = riemannian.geometric(search.LR_START, search.LR_END, s, steps, f32)
+            return opt.step(p, jax.grad(loss)(p, t), state, lr)
 
         p0 = (W,)
         p, _ = jax.lax.fori_loop(0, steps, step, (p0, opt.init(p0)))

@@ -22,9 +22,10 @@ import time
 import jax
 import numpy as np
 
-import spherecodes  # noqa: F401  (x64)
 from spherecodes import hull
 from spherecodes.sphere import random_code
+
+jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 
 SIZES = [(10, 100), (64, 2000), (512, 10000)]
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"

@@ -27,9 +27,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-import spherecodes  # noqa: F401  (x64)
 from spherecodes.solvers import SolveConfig, search, solve, stream
 from spherecodes.solvers import neighbors as NB
+
+jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 
 OUT = Path(__file__).resolve().parent / "results"
 

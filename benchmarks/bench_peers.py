@@ -31,11 +31,12 @@ if str(ROOT) not in sys.path:
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-import spherecodes  # noqa: E402,F401  (float64 on)
 from benchmarks.peers import run_gnc, run_pymanopt  # noqa: E402
 from benchmarks.peers.common import Trace, best_at, max_inner, time_to_target  # noqa: E402
 from spherecodes import known  # noqa: E402
 from spherecodes.equivalence import best_known_tammes  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 
 RESULTS = ROOT / "benchmarks" / "results"
 LOOSE_DEG, EXACT_DEG = 1e-3, 1e-6
@@ -281,9 +282,13 @@ def main(argv=None) -> int:
         help="wall-time budget per peer run, seconds (default 20)",
     )
     p.add_argument("--cells", default=None, help="e.g. '3x13,5x16' (default: the README's)")
-    p.add_argument("--other-budget", type=float, default=10.0,
-                   help="wall-time budget per run of the peers other than Pymanopt trust "
-                   "regions, seconds (default 10: they never reach the exact target)")
+    p.add_argument(
+        "--other-budget",
+        type=float,
+        default=10.0,
+        help="wall-time budget per run of the peers other than Pymanopt trust "
+        "regions, seconds (default 10: they never reach the exact target)",
+    )
     p.add_argument("--solvers", default=",".join(SOLVERS))
     p.add_argument("--out", default=str(RESULTS / "peers.csv"))
     args = p.parse_args(argv)

@@ -31,10 +31,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import spherecodes  # noqa: F401  (x64)
 from spherecodes import hull, measures
 from spherecodes.solvers import SolveConfig, search, stream
 from spherecodes.sphere import random_code
+
+jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 D = 512

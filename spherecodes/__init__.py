@@ -2,16 +2,14 @@
 
 Convention: a *code* is an array of shape (K, d) whose rows are unit vectors (points as
 rows, as in coordinate files).  The papers' W (d x K, unit columns) is its transpose.
-All reported measures are computed in float64 whatever the input dtype, so importing
-this package turns on JAX's 64-bit mode (``jax_enable_x64``).
+Importing the package changes no global JAX setting: its reporting entry points (solve,
+polish, sweep, tables, measure_code, the command line) turn JAX's 64-bit mode on for their
+own duration (:mod:`spherecodes.precision`), and its jit-able building blocks (measures,
+losses, GNC metrics) compute in the dtype of their inputs.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
 # Code equivalence needs only NumPy and spherecodes.sphere (SciPy is imported on first use).
-from spherecodes.congruence import Congruence, equivalent  # noqa: E402
+from spherecodes.congruence import Congruence, equivalent
 
 __all__ = ["Congruence", "equivalent"]
 

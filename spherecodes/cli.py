@@ -11,9 +11,28 @@ from __future__ import annotations
 import argparse
 import sys
 
+from spherecodes import precision
+from spherecodes.errors import ParameterError
+
 PROG = "spherecodes"
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad input or bad usage, like argparse
+
+
+#: Library parameters whose flag is not "--" + the name with dashes, per subcommand.
+FLAGS = {
+    "sweep": {"objectives": "--objective", "out_dir": "--out"},
+    "table": {"kind": "KIND", "Ks": "--K"},
+    "plot": {"out_path": "--out"},
+}
+
+
+def _error_text(error: Exception, command: str) -> str:
+    """Return the message of a library error, with its parameter named by the command's flag."""
+    if isinstance(error, ParameterError):
+        flag = FLAGS.get(command, {}).get(error.parameter)
+        return error.message(flag or "--" + error.parameter.replace("_", "-"))
+    return str(error)
 
 
 def _fail(command: str, message: str) -> int:
@@ -113,7 +132,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     except OSError as e:
         return _fail("measure", _os_message(args.file, e))
     except ValueError as e:  # CodeFormatError included
-        return _fail("measure", str(e))
+        return _fail("measure", _error_text(e, "measure"))
     # Imported only now: the report pulls in the hull solver, which bad input never needs.
     from spherecodes.report import format_report, measure_code, report_json
 
@@ -177,12 +196,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except OSError as e:
             return _fail("compare", _os_message(path, e))
         except ValueError as e:  # CodeFormatError included
-            return _fail("compare", str(e))
+            return _fail("compare", _error_text(e, "compare"))
     try:
         result = equivalent(*codes, tol=args.tol)
     except ValueError as e:
-        message = str(e)
-        return _fail("compare", "--" + message if message.startswith("tol=") else message)
+        return _fail("compare", _error_text(e, "compare"))
     print(compare_json(result) if args.json else format_compare(result))
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT
 
@@ -266,10 +284,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 )
         _check_cluster(args.cluster)
     except ValueError as e:
-        return _fail("sweep", str(e))
+        return _fail("sweep", _error_text(e, "sweep"))
     from spherecodes.sweep import run_sweep
 
-    command = " ".join([PROG, "sweep", *(sys.argv[2:] if argv_is_cli() else [])]).strip()
+    command = " ".join([PROG, *args.argv])
     try:
         rows = run_sweep(
             objectives,
@@ -287,7 +305,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             cluster=args.cluster,
         )
     except (ValueError, MemoryError) as e:
-        return _fail("sweep", str(e))
+        return _fail("sweep", _error_text(e, "sweep"))
     except OSError as e:
         return _fail("sweep", _os_write_message(args.out, e))
     from pathlib import Path
@@ -305,13 +323,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if default:
         print("default sweep done; see the README for the published tables and figures")
     return EXIT_OK
-
-
-def argv_is_cli() -> bool:
-    """Return whether this process was started as the `spherecodes` command (not a library call)."""
-    import os
-
-    return os.path.basename(sys.argv[0]) in (PROG, "__main__.py") and len(sys.argv) > 1
 
 
 # --- plot -----------------------------------------------------------------------------------
@@ -345,7 +356,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         path = render(args.table, args.kind, args.out, **opts)
     except ValueError as e:
-        return _fail("plot", str(e))
+        return _fail("plot", _error_text(e, "plot"))
     except OSError as e:
         return _fail("plot", _os_write_message(str(args.out or args.table), e))
     print(path)
@@ -433,7 +444,7 @@ def cmd_table(args: argparse.Namespace) -> int:
             "steps": integer("steps", args.steps),
             "seed": integer("seed", args.seed),
         }
-        command = " ".join([PROG, "table", *(sys.argv[2:] if argv_is_cli() else [args.kind])])
+        command = " ".join([PROG, *args.argv])
         if args.out is not None:
             # Fail on an unusable output path before any solving, not after it.
             from pathlib import Path
@@ -454,7 +465,7 @@ def cmd_table(args: argparse.Namespace) -> int:
             **opts,
         )
     except (ValueError, MemoryError) as e:
-        return _fail("table", str(e))
+        return _fail("table", _error_text(e, "table"))
     except OSError as e:
         return _fail("table", _os_write_message(str(args.out), e))
     for path in paths:
@@ -480,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@precision.float64
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
@@ -490,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded as the run's command
     if extra:
         return _fail(
             args.command,

@@ -63,6 +63,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from spherecodes.errors import ParameterError
 from spherecodes.sphere import validate_code
 
 __all__ = [
@@ -553,7 +554,7 @@ def equivalent(X, Y, *, tol: float = TOL, max_tries: int = MAX_TRIES) -> Congrue
     """
     tol = float(tol)
     if not (math.isfinite(tol) and 0 < tol <= 0.1):
-        raise ValueError(f"tol={tol} is out of range: need 0 < tol <= 0.1")
+        raise ParameterError("tol", "{name}={v} is out of range: need 0 < {name} <= 0.1", v=tol)
     if int(max_tries) != max_tries or max_tries < 1:
         raise ValueError(f"max_tries={max_tries} is out of range: need an integer >= 1")
     X = validate_code(X, name="X")

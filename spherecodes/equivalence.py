@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -30,7 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spherecodes import bounds, known, store, tables
+from spherecodes import bounds, known, precision, store, tables
+from spherecodes.errors import ParameterError
 from spherecodes.solvers.polish import kkt_residual
 
 __all__ = [
@@ -81,6 +83,8 @@ COHN_KUMAR_COLUMNS: tuple[str, ...] = (
     "random_rho_1vr",
     "random_restarts",
     "random_steps",
+    "random_engine",
+    "random_confirmations",
     "random_reason",
     "random_equivalent",
     "verdict",
@@ -163,8 +167,13 @@ ALL_POINTS_MAX_K = 1000
 POLISH_MAX_KD = 170
 
 #: The softmax search from random starts runs only where K^2 * d (its cost per step and
-#: restart) is at most this.
-RANDOM_MAX_WORK = 2_000_000
+#: restart) is at most this (issue 11's scale: (22, 275) and (23, 552) included).
+RANDOM_MAX_WORK = 10_000_000
+
+#: The random-start softmax codes are polished (Newton from the surrogate's weights, LP
+#: fallback) up to this many variables (2 K d): the 600-cell's (960) takes 4 s; a fallback at
+#: Higman-Sims' 4400 ran over 20 minutes, so larger codes are reported unpolished.
+RANDOM_POLISH_MAX_VARIABLES = 1000
 
 #: Two codes are one configuration when some rotation/reflection and relabeling matches every
 #: point within this Euclidean distance (spherecodes.congruence): polished solver codes and
@@ -389,22 +398,23 @@ def _random_starts(
     c: known.KnownCode, restarts: int, steps: int, seed: int, grid_solver: Callable | None = None
 ) -> dict:
     work = c.K * c.K * c.d
-    if restarts <= 0:
-        return {
-            "random_rho_1vr": None,
-            "random_restarts": None,
-            "random_steps": None,
-            "random_reason": "random starts disabled",
-            "random_equivalent": None,
-        }
-    if work > RANDOM_MAX_WORK:
-        return {
-            "random_rho_1vr": None,
-            "random_restarts": None,
-            "random_steps": None,
-            "random_reason": f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget",
-            "random_equivalent": None,
-        }
+    empty = dict.fromkeys(
+        (
+            "random_rho_1vr",
+            "random_restarts",
+            "random_steps",
+            "random_engine",
+            "random_confirmations",
+            "random_equivalent",
+        )
+    )
+    if restarts <= 0 or work > RANDOM_MAX_WORK:
+        reason = (
+            "random starts disabled"
+            if restarts <= 0
+            else f"K^2 d = {work} > {RANDOM_MAX_WORK}: beyond the CPU budget"
+        )
+        return {k: empty.get(k, reason) for k in COHN_KUMAR_COLUMNS if k.startswith("random_")}
     from spherecodes.solvers import SolveConfig, solve_grid
 
     cfg = SolveConfig(
@@ -412,17 +422,19 @@ def _random_starts(
         restarts=restarts,
         steps=steps,
         seed=seed,
-        polish=c.K * c.d <= POLISH_MAX_KD,
-        polish_top=1,
+        polish_max_variables=RANDOM_POLISH_MAX_VARIABLES,
     )
     (res,) = (grid_solver or solve_grid)([(c.d, c.K)], cfg)
+    polished = math.isfinite(res.kkt_residual)
     return {
         "random_rho_1vr": _exact_rho_1vr(res.code),
-        "random_restarts": restarts,
-        "random_steps": steps,
+        "random_restarts": res.starts,  # starts spent (the trust engine stops when confirmed)
+        "random_steps": steps if res.engine == "adam" else None,
+        "random_engine": res.engine + ("" if polished else ", unpolished"),
+        "random_confirmations": res.confirmations,
         "random_reason": "",
         "random_equivalent": _equivalence_note(
-            res.code, c.build(), CONFIG_TOL if cfg.polish else UNPOLISHED_CONFIG_TOL
+            res.code, c.build(), CONFIG_TOL if polished else UNPOLISHED_CONFIG_TOL
         ),
     }
 
@@ -456,19 +468,31 @@ def reference_config(
     return "better" if gap > 0 else "worse"
 
 
+#: Verdicts of the Cohn-Kumar table, by the evidence they rest on.
+VERDICT_RANDOM = "consistent: random starts reach it"
+VERDICT_LOCAL = "consistent: local optimum only"
+
+
 def _verdict(rho: float, local: dict, c11: bool, rand: dict) -> str:
+    """Return the row's verdict: "counterexample" (a code with larger rho_1vr was found),
+    VERDICT_RANDOM (the random-start softmax search reached rho_1vr within RETURN_TOL and
+    nothing beat it), VERDICT_LOCAL (only the local check around the known code passed),
+    "inconclusive (...)" or "not tested"."""
     lr, rr = local["local_rho_1vr"], rand["random_rho_1vr"]
     if (lr is not None and lr > rho + BEAT_TOL) or (rr is not None and rr > rho + BEAT_TOL):
         return "counterexample"
+    if rr is not None and rr >= rho - RETURN_TOL:
+        return VERDICT_RANDOM
     if local["local_method"].startswith("polish"):
         ok = lr is not None and abs(lr - rho) <= RETURN_TOL
-        return "consistent" if ok else "inconclusive (perturbation did not return)"
+        return VERDICT_LOCAL if ok else "inconclusive (perturbation did not return)"
     if local["local_residual"] is not None:
         ok = c11 and local["local_residual"] <= STATIONARY_TOL
-        return "consistent" if ok else "inconclusive (not first-order stationary)"
+        return VERDICT_LOCAL if ok else "inconclusive (not first-order stationary)"
     return "not tested"
 
 
+@precision.float64
 def cohn_kumar_rows(
     names: Sequence[str] | None = None,
     *,
@@ -623,6 +647,7 @@ def reference_code(reference_dir: str | os.PathLike | None, d: int, K: int) -> n
     return None
 
 
+@precision.float64
 def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
     """Recompute the measured columns of a Tammes table at `path` from its saved codes
     (``<stem>_codes/pack.d.K.txt``) with the current measuring core; rewrite the table
@@ -649,6 +674,7 @@ def remeasure_tammes(path: str | os.PathLike) -> list[dict]:
     return rows
 
 
+@precision.float64
 def tammes_rows(
     d: int,
     Ks: Sequence[int],
@@ -726,6 +752,7 @@ def tammes_rows(
 LARGE_NEIGHBORS, LARGE_RESTARTS, LARGE_STEPS = 32, 1, 1000
 
 
+@precision.float64
 def gnc_figures_rows(
     cells: Sequence[tuple[str, int, int]] = GNC_FIGURE_CELLS,
     *,
@@ -842,6 +869,7 @@ TABLE_KINDS: dict[str, str] = {
 }
 
 
+@precision.float64
 def run_table(
     kind: str,
     *,
@@ -869,22 +897,31 @@ def run_table(
     alone writes the table.
     """
     if kind not in TABLE_KINDS:
-        raise ValueError(f"table kind {kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}")
+        raise ParameterError(
+            "kind",
+            "table {name} {v!r} is unknown: choose from {ok}",
+            v=kind,
+            ok=", ".join(TABLE_KINDS),
+        )
     for name, v in (("restarts", restarts), ("steps", steps)):
-        if v is not None and v < (0 if name == "restarts" and kind == "cohn-kumar" else 1):
-            raise ValueError(f"--{name}={v} is too small: need {name} >= 1")
+        low = 0 if name == "restarts" and kind == "cohn-kumar" else 1
+        if v is not None and v < low:
+            raise ParameterError(
+                name, "{name}={v} is too small: need {name} >= {low}", v=v, low=low
+            )
     if seed < 0:
-        raise ValueError(f"--seed={seed} is out of range: need seed >= 0")
+        raise ParameterError("seed", "{name}={v} is out of range: need {name} >= 0", v=seed)
     path = Path(out if out is not None else TABLE_KINDS[kind])
     if path.suffix != ".csv":
-        raise ValueError(f"--out {str(path)!r} must name a .csv file")
+        raise ParameterError("out", "{name} {v!r} must name a .csv file", v=str(path))
     if kind == "tammes":  # checked before a cluster connection is made
         if d < 2:
-            raise ValueError(f"--d={d} is too small: need d >= 2")
+            raise ParameterError("d", "{name}={v} is too small: need {name} >= 2", v=d)
         if not Ks or min(Ks) < 2:
-            raise ValueError(f"--K={min(Ks) if Ks else None} is too small: need K >= 2")
+            low = min(Ks) if Ks else None
+            raise ParameterError("Ks", "{name}={v} is too small: need {name} >= 2", v=low)
         if reference_dir is not None and not Path(reference_dir).is_dir():
-            raise ValueError(f"--reference-dir {reference_dir} is not a directory")
+            raise ParameterError("reference_dir", "{name} {v} is not a directory", v=reference_dir)
     with contextlib.ExitStack() as stack:
         grid_solver, extra = None, {}
         if cluster is not None:

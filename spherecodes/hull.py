@@ -40,6 +40,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from spherecodes import precision
+
 #: Default tolerance (Euclidean distance units) of `softmax_rattlers`: a point is a rattler when
 #: its one-vs-rest distance exceeds rho_1vr by more than this.  It sits well above the certified
 #: accuracy of the distances (gap <= GAP_TOL) and well below the spread of distances in an
@@ -287,6 +289,7 @@ def _check_sizes(K, d, m, m_max, grow, max_support):
     return m, m_max, grow, s
 
 
+@precision.host_float64
 def one_vs_rest(
     code: jax.Array,
     *,
@@ -461,11 +464,13 @@ def _one_vs_rest(code, *, m, m_max, grow, s, max_rounds, block, tol) -> OneVsRes
     return jax.tree_util.tree_map(lambda a: a.reshape((nb * block,) + a.shape[2:])[:K], out)
 
 
+@precision.host_float64
 def rho_1vr(code: jax.Array) -> jax.Array:
     """Return the one-vs-rest distance min_k dist(w_k, conv{w_j : j != k}) (Euclidean)."""
     return jnp.min(one_vs_rest(code).distance)
 
 
+@precision.host_float64
 def softmax_rattlers(code: jax.Array, tol: float = RATTLER_TOL) -> jax.Array:
     """Return a (K,) bool mask of softmax-code rattlers (Definition 3.4 of the GNC paper):
     points whose one-vs-rest distance exceeds rho_1vr by more than `tol` (distance units)."""

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spherecodes.errors import ParameterError
 from spherecodes.sphere import validate_code
 
 __all__ = ["CodeFormatError", "read_code", "write_code", "name_shape"]
@@ -43,6 +44,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 class CodeFormatError(ValueError):
     """A code file that cannot be read as a valid code; the message names the file."""
+
+
+class MissingDimensionError(CodeFormatError, ParameterError):
+    """A file of one number per line, read without the dimension (parameter ``dim``)."""
+
+    def __init__(self, name: str):
+        """`name` is the file's name, as the message shows it."""
+        template = (
+            "{file}: the file has one number per line but no dimension: give {name} or "
+            "name the file pack.D.K.txt"
+        )
+        ParameterError.__init__(self, "dim", template, file=name)
 
 
 def name_shape(path) -> tuple[int, int] | None:
@@ -236,10 +249,7 @@ def _read_text(name: str, text: str, dim, from_name) -> np.ndarray:
     if widths == {1}:
         d = dim if dim is not None else (from_name[0] if from_name else None)
         if d is None:
-            raise CodeFormatError(
-                f"{name}: the file has one number per line but no dimension: give dim "
-                "(--dim) or name the file pack.D.K.txt"
-            )
+            raise MissingDimensionError(name)
         arr = _reshape(name, values, d, from_name, "numbers (one per line)")
     else:
         arr = values.reshape(len(rows), -1)

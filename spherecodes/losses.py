@@ -178,7 +178,7 @@ def _cross_entropy(code, features, tau, mask):
     return jnp.sum(_class_weights(K, n, mask, dtype) * jnp.sum(ce, axis=1))
 
 
-def _log_softplus(x: jax.Array) -> jax.Array:
+def log_softplus(x: jax.Array) -> jax.Array:
     """Return log(log(1 + e^x)) accurately for all x, with finite gradients."""
     big = jnp.log(jnp.logaddexp(0.0, jnp.maximum(x, _LOG_SOFTPLUS_SWITCH)))
     xs = jnp.minimum(x, _LOG_SOFTPLUS_SWITCH)
@@ -213,7 +213,7 @@ def _cross_entropy_asymptotic(code, features, tau, mask):
     comp = _competitors(K, mask)
     # CE_{k,i} = softplus(x_ki) with x = logsumexp_{j != k} z (see _per_sample_ce).
     x = jax.nn.logsumexp(jnp.where(comp[:, None, :], z, -jnp.inf), axis=-1)  # (K, n)
-    log_ce = _log_softplus(x)
+    log_ce = log_softplus(x)
     if mask is not None:
         log_ce = jnp.where(jnp.asarray(mask, dtype=bool)[:, None], log_ce, -jnp.inf)
     return tau * jax.nn.logsumexp(log_ce)

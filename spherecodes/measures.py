@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from spherecodes import precision
 from spherecodes.sphere import pair_angle
 
 #: Rows per block in pairwise reductions; above this K no K x K matrix is formed.
@@ -43,6 +44,7 @@ def _row_blocks(code: jax.Array, block: int, fn) -> jax.Array:
     return jax.tree_util.tree_map(lambda x: x.reshape((nb * block,) + x.shape[2:])[:K], out)
 
 
+@precision.host_float64
 @partial(jax.jit, static_argnames=("absolute", "block"))
 def nearest_neighbors(code: jax.Array, *, absolute: bool = False, block: int = BLOCK) -> Neighbors:
     """Return each point's largest inner product (or |inner product|) with another point, and which.
@@ -62,16 +64,19 @@ def nearest_neighbors(code: jax.Array, *, absolute: bool = False, block: int = B
     return _row_blocks(code, block, fn)
 
 
+@precision.host_float64
 def max_inner(code: jax.Array) -> jax.Array:
     """Return the largest inner product max_{k != j} <w_k, w_j> (a scalar in [-1, 1])."""
     return jnp.max(nearest_neighbors(code).score)
 
 
+@precision.host_float64
 def coherence(code: jax.Array) -> jax.Array:
     """Return the coherence max_{k != j} |<w_k, w_j>| (a scalar in [0, 1])."""
     return jnp.max(nearest_neighbors(code, absolute=True).score)
 
 
+@precision.host_float64
 def neighbor_angles_deg(code: jax.Array) -> jax.Array:
     """Return each point's angle to its nearest neighbour in degrees, shape (K,).
 
@@ -82,17 +87,20 @@ def neighbor_angles_deg(code: jax.Array) -> jax.Array:
     return jnp.degrees(pair_angle(code, code[nb.index]))
 
 
+@precision.host_float64
 def min_angle_deg(code: jax.Array) -> jax.Array:
     """Return the minimal angle between two distinct points of the code, in degrees."""
     return jnp.min(neighbor_angles_deg(code))
 
 
+@precision.host_float64
 def rho_1v1(code: jax.Array) -> jax.Array:
     """Return the one-vs-one distance min_{k != j} ||w_k - w_j|| (Euclidean, in [0, 2])."""
     nb = nearest_neighbors(code)
     return jnp.min(jnp.linalg.norm(code - code[nb.index], axis=-1))
 
 
+@precision.host_float64
 def tammes_rattlers(code: jax.Array, tol_deg: float = RATTLER_TOL_DEG) -> jax.Array:
     """Return a (K,) bool mask of Tammes rattlers: points whose nearest-neighbour angle exceeds
     the code's minimal angle by more than `tol_deg` degrees (so they touch no other point)."""

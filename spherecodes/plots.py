@@ -40,7 +40,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from spherecodes import bounds, tables
+from spherecodes import bounds, precision, tables
+from spherecodes.errors import ParameterError
 
 __all__ = [
     "KINDS",
@@ -653,6 +654,7 @@ def _mask(indices_or_mask, K: int) -> np.ndarray:
     return out
 
 
+@precision.float64
 def plot_code(
     rows: Sequence[Mapping],
     *,
@@ -871,14 +873,19 @@ def render(table_path: str | Path, kind: str, out_path: str | Path | None = None
     PosixPath('runs/a/results_bounds.png')
     """
     if kind not in KINDS:
-        raise ValueError(f"--kind {kind!r} is unknown: choose from {', '.join(KINDS)}")
+        raise ParameterError(
+            "kind", "{name} {v!r} is unknown: choose from {ok}", v=kind, ok=", ".join(KINDS)
+        )
     table = Path(table_path)
     out = table.with_name(f"{table.stem}_{kind}.png") if out_path is None else Path(out_path)
     fmt = out.suffix.lower()
     if fmt not in _FORMATS:
-        raise ValueError(
-            f"--out {str(out)!r} has extension {fmt or '(none)'!r}: "
-            f"use one of {', '.join(_FORMATS)}"
+        raise ParameterError(
+            "out_path",
+            "{name} {v!r} has extension {ext!r}: use one of {ok}",
+            v=str(out),
+            ext=fmt or "(none)",
+            ok=", ".join(_FORMATS),
         )
     allowed = _options(kind)
     unknown = sorted(set(opts) - set(allowed))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jax.numpy as jnp
 
-from spherecodes import store, tables
+from spherecodes import precision, store, tables
 
 # ----------------------------------------------------------------------------- Figure 12
 
@@ -22,6 +22,7 @@ from spherecodes import store, tables
 FIGURE12_TAUS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
 
 
+@precision.float64
 def figure12_rows(
     taus: Sequence[float] = FIGURE12_TAUS,
     *,

@@ -13,7 +13,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from spherecodes import bounds, hull, measures
+from spherecodes import bounds, hull, measures, precision
 from spherecodes.sphere import validate_code
 
 __all__ = ["MEASURE_KEYS", "measure_code", "format_report", "report_json"]
@@ -37,6 +37,7 @@ MEASURE_KEYS = (
 )
 
 
+@precision.float64
 def measure_code(
     code,
     *,

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from spherecodes import precision
+
 #: Rows whose norm differs from 1 by at most this much are renormalized silently.
 UNIT_TOL = 1e-6
 
@@ -55,6 +57,7 @@ def normalize(x: jax.Array, axis: int = -1) -> jax.Array:
     return x / jnp.where(n > 0, n, 1)
 
 
+@precision.host_float64
 def random_code(key: jax.Array, K: int, d: int, *, dtype=jnp.float64) -> jax.Array:
     """Return K points drawn uniformly on S^{d-1}: a (K, d) array of unit rows."""
     if K < 1:
@@ -88,12 +91,14 @@ def pair_angle(a: jax.Array, b: jax.Array) -> jax.Array:
     return 2.0 * jnp.arctan2(jnp.linalg.norm(a - b, axis=-1), jnp.linalg.norm(a + b, axis=-1))
 
 
+@precision.host_float64
 def skew_rotation(key: jax.Array, d: int, *, scale: float = 1.0, dtype=jnp.float64) -> jax.Array:
     """Return a random rotation in SO(d): expm(A) for a random skew-symmetric A, shape (d, d)."""
     a = scale * jax.random.normal(key, (d, d), dtype=dtype)
     return jax.scipy.linalg.expm(a - a.T)
 
 
+@precision.host_float64
 def equivalent_code(code: jax.Array, key: jax.Array, *, permute: bool = True) -> jax.Array:
     """Return an equivalent code: `code` (K, d) rotated by a random expm(skew) and row-permuted.
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import socket
 import sys
 import time
@@ -30,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes import store, tables
+from spherecodes import precision, store, tables
+from spherecodes.errors import ParameterError
 from spherecodes.report import measure_code
 from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, solve_grid
 
@@ -57,21 +57,25 @@ def parse_range(text: str, *, name: str, minimum: int) -> list[int]:
             if ":" in item:
                 a, b = (int(p) for p in item.split(":"))
                 if b < a:
-                    raise ValueError(
-                        f"--{name} range {item!r} is empty (its end is below its start)"
+                    raise ParameterError(
+                        name, "{name} range {v!r} is empty (its end is below its start)", v=item
                     )
                 out.update(range(a, b + 1))
             else:
                 out.add(int(item))
-        except ValueError as e:
-            if "empty" in str(e):
-                raise
-            raise ValueError(f"--{name} item {item!r} is not an integer or a range a:b") from None
+        except ParameterError:
+            raise
+        except ValueError:
+            raise ParameterError(
+                name, "{name} item {v!r} is not an integer or a range a:b", v=item
+            ) from None
     if not out:
-        raise ValueError(f"--{name} {text!r} names no value")
+        raise ParameterError(name, "{name} {v!r} names no value", v=text)
     low = min(out)
     if low < minimum:
-        raise ValueError(f"--{name}={low} is too small: need {name} >= {minimum}")
+        raise ParameterError(
+            name, "{name}={v} is too small: need {name} >= {low}", v=low, low=minimum
+        )
     return sorted(out)
 
 
@@ -119,6 +123,9 @@ def result_row(
         "starts": result.starts,
         "confirmations": result.confirmations,
         "found_by": result.found_by,
+        "search_path": result.search_path,
+        "neighbors": result.neighbors,
+        "converged": result.converged,
         **result_row_settings(config),
         "seconds": result.seconds,
         "device": result.device,
@@ -138,11 +145,15 @@ def _same_settings(row: dict, config: SolveConfig) -> bool:
                 return False
         elif a != b:
             return False
-    # the neighbour-list setting is recorded in the device column only
-    found = re.search(r"neighbour lists \(m=(\d+)", str(row.get("device", "")))
-    if not config.neighbors:
-        return found is None
-    return found is not None and int(found.group(1)) == min(config.neighbors, int(row["K"]) - 1)
+    # a row written before the neighbors column existed counts as all pieces (neighbors 0)
+    m = row.get("neighbors")
+    m = 0 if m is None or (isinstance(m, float) and math.isnan(m)) else int(m)
+    return m == want_neighbors(config, int(row["K"]))
+
+
+def want_neighbors(config: SolveConfig, K: int) -> int:
+    """Return the neighbour-list length a cell with K points is searched with (0: all pieces)."""
+    return min(config.neighbors, K - 1) if config.neighbors else 0
 
 
 def result_row_settings(config: SolveConfig) -> dict:
@@ -179,6 +190,7 @@ class _Progress:
             self.bar.close()
 
 
+@precision.float64
 def run_sweep(
     objectives: Sequence[str],
     ds: Sequence[int],
@@ -206,9 +218,14 @@ def run_sweep(
     """
     for obj in objectives:
         if obj not in OBJECTIVES:
-            raise ValueError(f"--objective {obj!r} is unknown: choose from {', '.join(OBJECTIVES)}")
+            raise ParameterError(
+                "objectives",
+                "{name} {v!r} is unknown: choose from {ok}",
+                v=obj,
+                ok=", ".join(OBJECTIVES),
+            )
     if not objectives:
-        raise ValueError("--objective names no objective")
+        raise ParameterError("objectives", "{name} names no objective")
     for d in ds:
         if d < 2:
             raise ValueError(f"d={d} is too small: need d >= 2")
@@ -354,6 +371,7 @@ def load_code(path: str | Path) -> np.ndarray:
     return np.load(path, allow_pickle=False).astype(np.float64)
 
 
+@precision.float64
 def remeasure(out_dir: str | Path) -> list[dict]:
     """Recompute the measure columns of ``out_dir/results.csv`` from its saved codes; return rows.
 

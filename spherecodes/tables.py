@@ -36,6 +36,9 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "starts",
     "confirmations",
     "found_by",
+    "search_path",
+    "neighbors",
+    "converged",
     "tau",
     "lam",
     "restarts",
@@ -51,8 +54,19 @@ SWEEP_COLUMNS: tuple[str, ...] = (
 #: still read, resumed and merged (its rows get an empty value there).  ``node`` is the host
 #: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine);
 #: ``engine`` the local solver ("trust" or "adam"), ``starts`` the starts it spent,
-#: ``confirmations`` how many reached the reported basin, ``found_by`` how it was first reached.
-SWEEP_ADDED_COLUMNS: tuple[str, ...] = ("node", "engine", "starts", "confirmations", "found_by")
+#: ``confirmations`` how many reached the reported basin, ``found_by`` how it was first reached;
+#: ``search_path`` "dense", "streamed" or "neighbour lists", ``neighbors`` the pieces per point
+#: of a neighbour-list search (0: all), ``converged`` whether the polish certified a KKT point.
+SWEEP_ADDED_COLUMNS: tuple[str, ...] = (
+    "node",
+    "engine",
+    "starts",
+    "confirmations",
+    "found_by",
+    "search_path",
+    "neighbors",
+    "converged",
+)
 
 #: Columns every results.csv has: :data:`SWEEP_COLUMNS` less :data:`SWEEP_ADDED_COLUMNS`.
 SWEEP_REQUIRED: tuple[str, ...] = tuple(c for c in SWEEP_COLUMNS if c not in SWEEP_ADDED_COLUMNS)
@@ -67,8 +81,12 @@ _INT_COLUMNS = {
     "seed",
     "starts",
     "confirmations",
+    "neighbors",
+    "random_restarts",
+    "random_steps",
+    "random_confirmations",
 }
-_BOOL_COLUMNS = {"theorem39_valid"}
+_BOOL_COLUMNS = {"theorem39_valid", "converged"}
 _STR_COLUMNS = {
     "objective",
     "device",
@@ -79,6 +97,8 @@ _STR_COLUMNS = {
     "inner_products",
     "engine",
     "found_by",
+    "search_path",
+    "random_engine",
 }
 
 

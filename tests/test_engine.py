@@ -43,6 +43,9 @@ def test_trust_engine_reaches_closed_form_tammes_optima_in_one_grid():
         assert r.confirmations >= 3 or r.starts == 64
         assert r.found_by
         np.testing.assert_allclose(np.linalg.norm(r.code, axis=1), 1.0, atol=4 * EPS)
+        # provenance travels in the result: the config, the search path, the polish's verdict
+        assert r.config.restarts == 64 and r.search_path == "dense" and r.neighbors == 0
+        assert r.converged and r.kkt_residual <= POLISH_TOL
 
 
 @pytest.mark.parametrize("objective", ["softmax", "hardmax"])

@@ -42,6 +42,8 @@ def test_cohn_kumar_columns_are_pinned():
         "random_rho_1vr",
         "random_restarts",
         "random_steps",
+        "random_engine",
+        "random_confirmations",
         "random_reason",
         "random_equivalent",
         "verdict",
@@ -219,7 +221,7 @@ def test_cohn_kumar_rows_local_check_returns(ck_rows):
         assert r["local_method"].startswith("polish"), name
         assert abs(r["local_rho_1vr"] - r["rho_1vr"]) <= eq.RETURN_TOL, name
         assert r["random_rho_1vr"] is None and r["random_reason"]
-        assert r["verdict"] == "consistent", name
+        assert r["verdict"] == eq.VERDICT_LOCAL, name
 
 
 def test_cohn_kumar_large_code_uses_the_orbit_and_first_order_test():
@@ -229,7 +231,7 @@ def test_cohn_kumar_large_code_uses_the_orbit_and_first_order_test():
     # Inner products -1/q, 1/q^2 with q = 3: rho_1vr = 1 - 1/9.
     assert abs(r["rho_1vr"] - 8 / 9) <= 1e-12 and r["c11_lower_end"]
     assert r["local_method"].startswith("first-order") and r["local_residual"] <= 1e-12
-    assert r["verdict"] == "consistent"
+    assert r["verdict"] == eq.VERDICT_LOCAL
 
 
 def test_cohn_kumar_rejects_unknown_names():
@@ -240,7 +242,11 @@ def test_cohn_kumar_rejects_unknown_names():
 def test_verdict_flags_a_better_random_code():
     local = {"local_method": "polish", "local_rho_1vr": 0.5, "local_residual": 0.0}
     assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.6}) == "counterexample"
-    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.4}) == "consistent"
+    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.4}) == eq.VERDICT_LOCAL
+    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.5 - 1e-12}) == eq.VERDICT_RANDOM
+    assert eq._verdict(0.5, local, True, {"random_rho_1vr": None}) == eq.VERDICT_LOCAL
+    bad = {**local, "local_rho_1vr": 0.49}
+    assert eq._verdict(0.5, bad, True, {"random_rho_1vr": 0.4}).startswith("inconclusive")
 
 
 # ----------------------------------------------------------------------------- Tammes

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import spherecodes  # noqa: F401  (turns on x64)
 from spherecodes import hull, measures
 from spherecodes.sphere import random_code
 

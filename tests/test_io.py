@@ -119,7 +119,7 @@ def test_one_per_line_with_pack_name(tmp_path):
 
 def test_one_per_line_without_dimension(tmp_path):
     p = _write(tmp_path / "code.txt", _one_per_line(OCTA))
-    with pytest.raises(CodeFormatError, match="no dimension.*--dim"):
+    with pytest.raises(CodeFormatError, match="no dimension: give dim or"):
         read_code(p)
 
 

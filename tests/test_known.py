@@ -12,7 +12,6 @@ import errbounds as eb
 import numpy as np
 import pytest
 
-import spherecodes  # noqa: F401  (turns on jax_enable_x64)
 from spherecodes import known, lattices, measures
 
 #: Codes whose full K x K Gram matrix is cheap; the Leech minimal vectors are sampled by rows.

@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import spherecodes  # noqa: F401  (turns on x64)
 from spherecodes.losses import (
     cross_entropy,
     cross_entropy_asymptotic,

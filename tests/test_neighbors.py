@@ -8,7 +8,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import spherecodes  # noqa: F401  (x64)
 from spherecodes.solvers import SolveConfig, search, solve
 from spherecodes.solvers import neighbors as NB
 from spherecodes.sphere import random_code
@@ -54,6 +53,7 @@ def test_tammes_reaches_the_regular_polygon():
     res = solve(2, 9, SolveConfig(restarts=2, steps=1500, neighbors=3, polish=False))
     assert abs(math.degrees(math.acos(res.value)) - 40.0) < 1e-5
     assert "neighbour lists (m=3" in res.device
+    assert (res.search_path, res.neighbors, res.config.neighbors) == ("neighbour lists", 3, 3)
     assert res.restart_values.shape == (2,)
 
 

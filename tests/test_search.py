@@ -11,7 +11,6 @@ import jax
 import numpy as np
 import pytest
 
-import spherecodes  # noqa: F401  (turns on x64)
 from spherecodes import losses
 from spherecodes.measures import coherence, max_inner
 from spherecodes.solvers import OBJECTIVES, SolveConfig, solve, solve_grid

@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import spherecodes  # noqa: F401  (x64)
 from spherecodes import losses, measures
 from spherecodes.solvers import SolveConfig, search, solve, solve_grid, stream
 from spherecodes.sphere import random_code

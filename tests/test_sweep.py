@@ -145,12 +145,17 @@ def test_resume_tells_neighbour_list_sizes_apart(tmp_path):
     kw = dict(restarts=1, steps=100, quiet=True)
     first = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=3, **kw)
     assert "neighbour lists (m=3" in first[0]["device"]
+    # the setting travels as columns, not only as text in the device column
+    assert first[0]["search_path"] == "neighbour lists" and first[0]["neighbors"] == 3
     again = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=3, **kw)
     assert again[0]["seconds"] == first[0]["seconds"]  # skipped: same settings
     other = run_sweep(["tammes"], [3], [12], tmp_path, neighbors=4, **kw)
     assert "neighbour lists (m=4" in other[0]["device"]
     dense = run_sweep(["tammes"], [3], [12], tmp_path, **kw)
     assert "neighbour" not in dense[0]["device"]
+    assert dense[0]["search_path"] == "dense" and dense[0]["neighbors"] == 0
+    assert isinstance(dense[0]["converged"], bool)
+
     runs = json.loads((tmp_path / "run.json").read_text())["runs"]
     assert len(runs) == 4  # every resumed run keeps the earlier provenance
     assert [r["cells_solved"] for r in runs] == [1, 0, 1, 1]

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from spherecodes import objectives
+from spherecodes import objectives, precision
 from spherecodes.solvers import batching, engine, trust
 from spherecodes.solvers import neighbors as _neighbors
 from spherecodes.solvers import stream as _stream
@@ -41,9 +41,11 @@ except ImportError as _e:  # pragma: no cover - depends on the checkout
     _polish = None
     _POLISH_IMPORT_ERROR = repr(_e)
 
-#: Largest number of variables (K * d, doubled with features) that the dense float64 polish
-#: takes on; bigger cells report their float64 search result with kkt_residual NaN.  The
-#: polish's Newton system is dense in the variables: about 30 s at 288 (Tammes d=3, K=96).
+#: Default largest number of variables (K * d, doubled with features) that the dense float64
+#: polish takes on (``SolveConfig.polish_max_variables``); bigger cells report their float64
+#: search result with kkt_residual NaN.  The polish's Newton system is dense in the variables
+#: plus the active pieces: measured 4 s at 960 variables and ~1400 active pieces (softmax,
+#: the 600-cell, one core), growing with the cube of that size; its LP fallback is slower.
 POLISH_MAX_VARIABLES = 600
 
 #: Relative tolerance of CellResult.success_rate (see there).  1e-5 in inner-product units is
@@ -77,7 +79,8 @@ class SolveConfig:
     ``search_dtype``;
     ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,
     the ``polish_top`` best restarts of a cell (by true value after search; all of them when
-    there are fewer) are polished in float64 and the best polished one is reported.
+    there are fewer) are polished in float64 and the best polished one is reported, in cells of
+    at most ``polish_max_variables`` variables (K d, doubled with features).
     ``neighbors`` > 0 searches every cell with the neighbour-list surrogate
     (:mod:`spherecodes.solvers.neighbors`: each point's ``neighbors`` largest pieces, lists
     refreshed every ``neighbors.REFRESH`` steps; at most ``stream.MAX_STREAM_RESTARTS``
@@ -97,6 +100,7 @@ class SolveConfig:
     neighbors: int = 0
     engine: str = "auto"
     confirm: int = 3
+    polish_max_variables: int = POLISH_MAX_VARIABLES
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -108,6 +112,7 @@ class SolveConfig:
             ("seed", 0),
             ("neighbors", 0),
             ("confirm", 1),
+            ("polish_max_variables", 1),
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -156,7 +161,7 @@ class CellResult(NamedTuple):
     code: np.ndarray  # (K, d) float64 unit rows: best over restarts after polish
     features: np.ndarray | None  # (K, d) float64 features (softmax/hardmax/ce/wd), else None
     value: float  # true objective of code (see class docstring)
-    kkt_residual: float  # from polish; NaN when not polished (streamed, or > POLISH_MAX_VARIABLES)
+    kkt_residual: float  # from polish; NaN when not polished (streamed, or too many variables)
     restart_values: np.ndarray  # (restarts,) float64: true value of every restart after search
     success_rate: float  # fraction of restarts within SUCCESS_RTOL of value (see docstring)
     seconds: float  # wall time: the cell's share (by rows) of its bucket's search, plus polish
@@ -165,6 +170,10 @@ class CellResult(NamedTuple):
     starts: int = 0  # starts spent on the cell (random, perturbed, seeded)
     confirmations: int = 0  # starts that reached the reported basin (trust; adam: hits)
     found_by: str = "random"  # how the reported basin was first reached
+    search_path: str = "dense"  # "dense" (batched), "streamed" or "neighbour lists"
+    neighbors: int = 0  # pieces per point of the neighbour-list search (0: all pieces)
+    converged: bool = False  # polished, and the polish certified a KKT point (see polish)
+    config: SolveConfig | None = None  # the configuration that produced this result
 
 
 def _check_polish_available(config: SolveConfig) -> None:
@@ -185,13 +194,13 @@ def _check_finite(objective, d, K, code, config):
 
 
 def _polish_candidates(objective, d, K, candidates, config, temperature=None):
-    """Return (code, features, value, kkt) of the best polished candidate, or None when the
-    cell is not polished (polish off or more than POLISH_MAX_VARIABLES variables).
+    """Return (code, features, value, kkt, converged) of the best polished candidate, or None
+    when the cell is not polished (polish off or more than config.polish_max_variables variables).
 
     ``candidates`` is a list of (code, features) in order of preference; at most
     ``config.polish_top`` of them are polished."""
     has_h = candidates[0][1] is not None
-    if not config.polish or K * d * (2 if has_h else 1) > POLISH_MAX_VARIABLES:
+    if not config.polish or K * d * (2 if has_h else 1) > config.polish_max_variables:
         return None
     obj = objectives.get(objective)
     kw = {}
@@ -206,7 +215,7 @@ def _polish_candidates(objective, d, K, candidates, config, temperature=None):
         p = _polish(objective, code, feat, **kw)
         if best is None or p.value < best.value:
             best = p
-    return best.code, best.features, float(best.value), float(best.kkt_residual)
+    return best.code, best.features, float(best.value), float(best.kkt_residual), best.converged
 
 
 def _result(objective, d, K, code, feat, value, kkt, values, success, seconds, device, **kw):
@@ -228,8 +237,11 @@ def _result(objective, d, K, code, feat, value, kkt, values, success, seconds, d
     )
 
 
-def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, device):
-    """Polish the best restarts of one cell (first-order search) and return its CellResult."""
+def _finish_cell(
+    objective, d, K, codes, feats, values, config, search_seconds, device, path="dense", m=0
+):
+    """Polish the best restarts of one cell (first-order search) and return its CellResult
+    (`path` the search path, `m` the neighbour-list length)."""
     t0 = time.perf_counter()
     values = np.asarray(values, np.float64)
     order = np.argsort(values, kind="stable")
@@ -244,8 +256,8 @@ def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, 
     cands = [(codes[r], None if feats is None else feats[r]) for r in distinct]
     out = _polish_candidates(objective, d, K, cands, config)
     if out is None:
-        out = (codes[best], cands[0][1], float(values[best]), math.nan)
-    code, feat, value, kkt = out
+        out = (codes[best], cands[0][1], float(values[best]), math.nan, False)
+    code, feat, value, kkt, converged = out
     tol = SUCCESS_RTOL * max(1.0, abs(value))
     hits = int(np.sum(values - value <= tol))
     return _result(
@@ -264,6 +276,10 @@ def _finish_cell(objective, d, K, codes, feats, values, config, search_seconds, 
         starts=len(values),
         confirmations=hits,
         found_by="random",
+        search_path=path,
+        neighbors=m,
+        converged=converged,
+        config=config,
     )
 
 
@@ -280,8 +296,8 @@ def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResu
     cands = [(p[2], p[3]) for p in cs.population if p[1] <= best[1] + slack]
     out = _polish_candidates(objective, d, K, cands, config, temperature=t_end)
     if out is None:
-        out = (best[2], best[3], best[1], math.nan)
-    code, feat, value, kkt = out
+        out = (best[2], best[3], best[1], math.nan, False)
+    code, feat, value, kkt, converged = out
     return _result(
         objective,
         d,
@@ -298,6 +314,8 @@ def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResu
         starts=cs.starts,
         confirmations=cs.hits,
         found_by=cs.found_by,
+        converged=converged,
+        config=config,
     )
 
 
@@ -309,6 +327,7 @@ def use_trust(d: int, K: int, config: SolveConfig) -> bool:
     return n_vars <= TRUST_MAX_VARIABLES
 
 
+@precision.float64
 def run_bucket(bucket: Bucket, config: SolveConfig):
     """Return (codes, features, values, rows, seconds) of all rows of `bucket`, as NumPy.
 
@@ -335,6 +354,7 @@ def run_bucket(bucket: Bucket, config: SolveConfig):
     return codes, feats, values, rows, time.perf_counter() - t0
 
 
+@precision.float64
 def solve_grid(
     cells: Sequence[tuple[int, int]],
     config: SolveConfig,
@@ -378,7 +398,7 @@ def solve_grid(
         dev = f"{device}, streamed (block {out.block}, no polish)"
         unpolished = dataclasses.replace(config, polish=False)
         res = _finish_cell(
-            obj, d, K, out.code, out.features, out.value, unpolished, out.seconds, dev
+            obj, d, K, out.code, out.features, out.value, unpolished, out.seconds, dev, "streamed"
         )
         results[(d, K)] = res
         if on_result is not None:
@@ -432,13 +452,26 @@ def _solve_neighbors(cells, config, on_bucket, on_result) -> list[CellResult]:
             on_bucket(f"{obj} d={d} K={K}: neighbour lists of {m}, {n_restarts} restarts", 1)
         out = _neighbors.search_neighbors(obj, d, K, config, m=m)
         dev = f"{device}, neighbour lists (m={m}, refresh {_neighbors.REFRESH})"
-        res = _finish_cell(obj, d, K, out.code, out.features, out.value, config, out.seconds, dev)
+        res = _finish_cell(
+            obj,
+            d,
+            K,
+            out.code,
+            out.features,
+            out.value,
+            config,
+            out.seconds,
+            dev,
+            "neighbour lists",
+            m,
+        )
         results.append(res)
         if on_result is not None:
             on_result(res)
     return results
 
 
+@precision.float64
 def solve(d: int, K: int, config: SolveConfig, *, stream: bool | None = None) -> CellResult:
     """Return the best code for one cell (d, K): :func:`solve_grid` on a one-cell grid.
 

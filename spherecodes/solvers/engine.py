@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from spherecodes import objectives
+from spherecodes import objectives, precision
 from spherecodes.solvers import batching
 from spherecodes.solvers.search import SearchSpec, random_starts
 from spherecodes.solvers.trust import LocalSpec, local_batch
@@ -352,6 +352,7 @@ def _update(cs: CellSearch, results) -> None:
     )
 
 
+@precision.float64
 def basin_search(
     cells: Sequence[tuple[int, int]],
     config,

@@ -32,9 +32,9 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from spherecodes.solvers import search, stream
+from spherecodes import precision
+from spherecodes.solvers import riemannian, search, stream
 
 #: Objectives the neighbour-list search accepts.
 OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax")
@@ -65,7 +65,7 @@ def neighbor_lists(objective: str, W, H, *, m: int, block: int):
     b = min(block, K)
     nb = -(-K // b)
     V = H if objective in ("softmax", "hardmax") else W
-    Vb = stream._pad_blocks(V, nb, b)
+    Vb = stream.pad_blocks(V, nb, b)
     offs = jnp.arange(nb, dtype=jnp.int32) * b
 
     def one(xs):
@@ -100,25 +100,22 @@ def local_surrogate(objective: str, params, nbr, t):
 def _steps(objective, params, state, nbr, s0, t0, t1, lr0, lr1, *, n: int, total: int):
     """Run steps s0 .. s0+n-1 of a schedule of `total` steps; return (params, Adam state)."""
     dt = params[0].dtype
-    opt = optax.scale_by_adam()
+    opt = riemannian.adam(sphere=True)
 
     def step(i, carry):
         p, st = carry
         s = s0 + i
-        t = search._geometric(t0, t1, s, total, dt)
-        lr = search._geometric(lr0, lr1, s, total, dt)
+        t = riemannian.geometric(t0, t1, s, total, dt)
+        lr = riemannian.geometric(lr0, lr1, s, total, dt)
         g = jax.grad(lambda q: local_surrogate(objective, q, nbr, t))(p)
-        g = tuple(search._tangent(x, gx) for x, gx in zip(p, g, strict=True))
-        u, st = opt.update(g, st, p)
-        p = tuple(search._normalize(x - lr * ux) for x, ux in zip(p, u, strict=True))
-        return p, st
+        return opt.step(p, g, st, lr)
 
     return jax.lax.fori_loop(0, n, step, (params, state))
 
 
 def _phase(objective, params, m, block, refresh, total, t0, t1, lr0, lr1):
     """Run a whole schedule of `total` steps, refreshing the lists every `refresh` steps."""
-    state = optax.scale_by_adam().init(params)
+    state = riemannian.adam(sphere=True).init(params)
     done = 0
     while done < total:
         n = min(refresh, total - done)
@@ -131,6 +128,7 @@ def _phase(objective, params, m, block, refresh, total, t0, t1, lr0, lr1):
     return params
 
 
+@precision.float64
 def search_neighbors(
     objective: str,
     d: int,
@@ -155,7 +153,7 @@ def search_neighbors(
             objective, params, m, b, refresh, config.steps, t_start, search.T_END,
             search.LR_START, search.LR_END,
         )  # fmt: skip
-        p = tuple(search._normalize(x.astype(jnp.float64)) for x in p)
+        p = tuple(riemannian.normalize(x.astype(jnp.float64)) for x in p)
         if n_fine:
             p = _phase(
                 objective, p, m, b, refresh, n_fine, search.T_END, search.T_FINE,

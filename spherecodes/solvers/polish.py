@@ -29,11 +29,13 @@ from __future__ import annotations
 import warnings
 from typing import NamedTuple
 
+import jax
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 import scipy.sparse
 
+from spherecodes import precision
 from spherecodes.hull import min_norm_point
 from spherecodes.sphere import validate_code
 
@@ -473,34 +475,38 @@ def _optimal_features(W: np.ndarray) -> np.ndarray:
 # smooth objectives: CE on the sphere, weight decay in Euclidean space
 
 
-_SMOOTH_CACHE: dict = {}
-
-
-def _smooth_fns(objective: str, K: int, d: int):
-    """Return jitted (value, grad, hessian) of the flat (2 K d,) variable (W, H)."""
-    key = (objective, K, d)
-    if key in _SMOOTH_CACHE:
-        return _SMOOTH_CACHE[key]
-    import jax
-
+def _smooth_loss(z, tau, lam, objective, K, d):
+    """Return the CE (objective "ce") or weight-decay loss of the flat (2 K d,) variable (W, H)."""
     from spherecodes import losses
 
-    def f(z, tau, lam):
-        W = z[: K * d].reshape(K, d)
-        H = z[K * d :].reshape(K, d)
-        if objective == "ce":
-            return losses.cross_entropy(W, H[:, None, :], tau)
-        return losses.weight_decay(W, H[:, None, :], tau, lam=lam)
+    W = z[: K * d].reshape(K, d)
+    H = z[K * d :].reshape(K, d)
+    if objective == "ce":
+        return losses.cross_entropy(W, H[:, None, :], tau)
+    return losses.weight_decay(W, H[:, None, :], tau, lam=lam)
 
-    fns = (jax.jit(f), jax.jit(jax.grad(f)), jax.jit(jax.hessian(f)))
-    _SMOOTH_CACHE[key] = fns
-    return fns
+
+# Compiled once per (objective, K, d) by jit's own cache (static arguments): no cache here.
+_STATIC = ("objective", "K", "d")
+_smooth_value = jax.jit(_smooth_loss, static_argnames=_STATIC)
+_smooth_grad = jax.jit(jax.grad(_smooth_loss), static_argnames=_STATIC)
+_smooth_hessian = jax.jit(jax.hessian(_smooth_loss), static_argnames=_STATIC)
 
 
 def _smooth(objective, W, H, tau, lam, tol, max_iter):
     """Regularized Newton; return (W, H, value, gradient norm, iterations)."""
     K, d = W.shape
-    fv, fg, fh = _smooth_fns(objective, K, d)
+    static = {"objective": objective, "K": K, "d": d}
+
+    def fv(z, tau, lam):
+        return _smooth_value(z, tau, lam, **static)
+
+    def fg(z, tau, lam):
+        return _smooth_grad(z, tau, lam, **static)
+
+    def fh(z, tau, lam):
+        return _smooth_hessian(z, tau, lam, **static)
+
     sphere = objective == "ce"
     z = np.concatenate([W.ravel(), H.ravel()])
 
@@ -570,6 +576,7 @@ def _smooth(objective, W, H, tau, lam, tol, max_iter):
 # public entry point
 
 
+@precision.float64
 def polish(
     objective: str,
     code,

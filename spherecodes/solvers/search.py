@@ -27,7 +27,6 @@ coordinate j), so a cell's starts do not depend on the bucket it is padded into.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 from functools import partial
 from typing import NamedTuple
@@ -35,17 +34,19 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from spherecodes import losses, objectives
+from spherecodes import objectives
+from spherecodes.solvers import riemannian
+from spherecodes.solvers.riemannian import geometric, normalize
 
-OBJECTIVES = ("tammes", "softmax", "hardmax", "ce", "wd", "grassmannian")
+#: Objective names, in the order seeds fold in (the records of :mod:`spherecodes.objectives`).
+OBJECTIVES = objectives.names()
 
 #: Objectives with a feature per class (H, shape (K, d)) besides the code W.
-WITH_FEATURES = ("softmax", "hardmax", "ce", "wd")
+WITH_FEATURES = tuple(n for n in OBJECTIVES if objectives.get(n).has_features)
 
 #: Objectives whose variables live on products of spheres (all but weight decay).
-ON_SPHERE = ("tammes", "softmax", "hardmax", "ce", "grassmannian")
+ON_SPHERE = tuple(n for n in OBJECTIVES if objectives.get(n).sphere)
 
 #: Continuation of the surrogate temperature t (inner-product units), start and end.  A start
 #: well below 1 keeps the first phase a local max-min search from the random start, which finds
@@ -65,10 +66,6 @@ LR_START, LR_END = 0.02, 1e-5
 #: the restarts (and count successes) at float64 precision.
 REFINE_FRACTION = 0.125
 T_FINE, LR_FINE = 1e-8, 1e-9
-
-#: Number of times search_batch has been traced, per SearchSpec (tests use it: no retracing).
-TRACES: collections.Counter = collections.Counter()
-
 
 @dataclasses.dataclass(frozen=True)
 class SearchSpec:
@@ -114,20 +111,16 @@ def _entries(key, K_pad: int, d_pad: int, K, d, dtype):
     return jnp.where(mask, x, 0)
 
 
-def _normalize(x):
-    n = jnp.linalg.norm(x, axis=-1, keepdims=True)
-    return x / jnp.where(n > 0, n, 1)
-
-
 def _init(spec: SearchSpec, seed_key, d, K, restart):
     dtype = jnp.dtype(spec.dtype)
     key = _row_key(seed_key, spec.objective, d, K, restart)
-    W = _normalize(_entries(jax.random.fold_in(key, 0), spec.K_pad, spec.d_pad, K, d, dtype))
-    if spec.objective not in WITH_FEATURES:
+    W = normalize(_entries(jax.random.fold_in(key, 0), spec.K_pad, spec.d_pad, K, d, dtype))
+    features = objectives.get(spec.objective).features
+    if features == "none":
         return W, None
-    if spec.objective == "softmax":
+    if features == "code":
         return W, W
-    H = _normalize(_entries(jax.random.fold_in(key, 1), spec.K_pad, spec.d_pad, K, d, dtype))
+    H = normalize(_entries(jax.random.fold_in(key, 1), spec.K_pad, spec.d_pad, K, d, dtype))
     return W, H
 
 
@@ -161,36 +154,14 @@ def random_starts(spec: SearchSpec, seed_key, d, K, restart):
 # surrogates and true values (masked; pm is the (K_pad,) bool mask of real points)
 
 
-# The masks and pieces are the objective records' (spherecodes.objectives): one definition.
-_pair_mask = objectives.pair_mask
-_class_mask = objectives.class_mask
-_margins = objectives.margins
-_smooth_max = objectives.smooth_max
-
-
 def surrogate(objective: str, params, pm, t, tau, lam):
     """Return the smooth loss minimized by the search (a scalar in the params' dtype).
 
-    ``params`` is ``(W, H)`` (H None for tammes/grassmannian); ``t`` the continuation temperature.
+    ``params`` is ``(W, H)`` (H None for tammes/grassmannian); ``t`` the continuation temperature
+    (see :meth:`spherecodes.objectives.Objective.smooth`).
     """
     W, H = params
-    if objective == "tammes":
-        return _smooth_max(W @ W.T, _pair_mask(pm), t)
-    if objective == "grassmannian":
-        G = W @ W.T
-        v = _pair_mask(pm)
-        return _smooth_max(jnp.stack([G, -G]), jnp.stack([v, v]), t)
-    if objective in ("softmax", "hardmax"):
-        return _smooth_max(_margins(W, H), _class_mask(pm), t)
-    if objective == "ce":
-        # tau log(sum CE) (GNC eq. 12): a monotone function of the mean CE, so the same
-        # minimizers, but with gradients of a steady size where CE itself decays like
-        # exp(-margin / tau) and Adam's second moment (remembering early, larger gradients)
-        # would stall the search.
-        return losses.cross_entropy_asymptotic(W, H[:, None, :], tau, mask=pm)
-    if objective == "wd":
-        return losses.weight_decay(W, H[:, None, :], tau, lam=lam, mask=pm)
-    raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
+    return objectives.get(objective).smooth(W, H, pm, t, tau, lam)
 
 
 def true_value(objective: str, W, H, pm, tau, lam):
@@ -199,29 +170,11 @@ def true_value(objective: str, W, H, pm, tau, lam):
     tammes: max inner product; grassmannian: coherence; softmax/hardmax: HardMax loss (eq. 5,
     equal to -rho_1vr when H is optimal); ce: mean CE (eq. 2); wd: CE + lam/2 (|W|^2 + |H|^2).
     """
-    if objective == "tammes":
-        return jnp.max(jnp.where(_pair_mask(pm), W @ W.T, -jnp.inf))
-    if objective == "grassmannian":
-        return jnp.max(jnp.where(_pair_mask(pm), jnp.abs(W @ W.T), -jnp.inf))
-    if objective in ("softmax", "hardmax"):
-        return losses.hardmax(W, H[:, None, :], mask=pm)
-    if objective == "ce":
-        return losses.cross_entropy(W, H[:, None, :], tau, mask=pm)
-    return surrogate(objective, (W, H), pm, None, tau, lam)
+    return objectives.get(objective).exact(W, H, pm, tau, lam)
 
 
 # --------------------------------------------------------------------------------------------
 # the search
-
-
-def _tangent(x, g):
-    return g - jnp.sum(g * x, axis=-1, keepdims=True) * x
-
-
-def _geometric(start, end, s, steps, dtype):
-    frac = jnp.asarray(s, dtype) / max(steps - 1, 1)
-    start = jnp.asarray(start, dtype)
-    return start * ((jnp.asarray(end, dtype) / start) ** frac)
 
 
 def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
@@ -230,8 +183,7 @@ def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
     pm = jnp.arange(spec.K_pad) < K
     W, H = _init(spec, seed_key, d, K, restart)
     params = (W, H) if H is not None else (W,)
-    opt = optax.scale_by_adam()
-    sphere = obj in ON_SPHERE
+    opt = riemannian.adam(sphere=objectives.get(obj).sphere)
 
     def loss(p, t):
         dt = p[0].dtype
@@ -246,20 +198,13 @@ def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
                 # unbatched step counter, then selected per row: the arithmetic is scalar, so
                 # results do not depend on how the batch is split across devices.
                 choices, which = t0
-                t = _geometric(choices[0], t1, s, n, dt)
+                t = geometric(choices[0], t1, s, n, dt)
                 for i, c in enumerate(choices[1:], start=1):
-                    t = jnp.where(which == i, _geometric(c, t1, s, n, dt), t)
+                    t = jnp.where(which == i, geometric(c, t1, s, n, dt), t)
             else:
-                t = _geometric(t0, t1, s, n, dt)
-            lr = _geometric(lr0, lr1, s, n, dt)
-            g = jax.grad(loss)(p, t)
-            if sphere:
-                g = tuple(_tangent(x, gx) for x, gx in zip(p, g, strict=True))
-            u, state = opt.update(g, state, p)
-            p = tuple(x - lr * ux for x, ux in zip(p, u, strict=True))
-            if sphere:
-                p = tuple(_normalize(x) for x in p)
-            return p, state
+                t = geometric(t0, t1, s, n, dt)
+            lr = geometric(lr0, lr1, s, n, dt)
+            return opt.step(p, jax.grad(loss)(p, t), state, lr)
 
         return step
 
@@ -270,8 +215,8 @@ def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
 
     # Float64 from here on: what is reported is measured in float64.
     p64 = tuple(x.astype(jnp.float64) for x in params)
-    if sphere:
-        p64 = tuple(_normalize(x) for x in p64)
+    if objectives.get(obj).sphere:
+        p64 = tuple(normalize(x) for x in p64)
     n_fine = int(np.ceil(REFINE_FRACTION * spec.steps))
     if n_fine > 0:
         step = make_step(T_END, T_FINE, LR_END, LR_FINE, n_fine, jnp.float64)
@@ -289,7 +234,6 @@ def search_batch(spec: SearchSpec, seed_key, d, K, restart, tau, lam) -> SearchO
     ``seed_key`` is ``jax.random.PRNGKey(seed)``; ``d``, ``K``, ``restart`` are (rows,) int
     arrays (true sizes, padded to ``spec.K_pad``, ``spec.d_pad``); ``tau``, ``lam`` scalars.
     """
-    TRACES[spec] += 1
     return jax.vmap(lambda dd, kk, rr: _search_row(spec, seed_key, dd, kk, rr, tau, lam))(
         d, K, restart
     )
@@ -299,7 +243,6 @@ __all__ = [
     "OBJECTIVES",
     "SearchOutput",
     "SearchSpec",
-    "TRACES",
     "initial_point",
     "random_starts",
     "search_batch",

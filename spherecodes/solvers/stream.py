@@ -41,11 +41,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import Mesh, PartitionSpec
 
-from spherecodes import losses
-from spherecodes.solvers import batching, search
+from spherecodes import losses, precision
+from spherecodes.solvers import batching, riemannian, search
 from spherecodes.solvers.search import OBJECTIVES, ON_SPHERE, WITH_FEATURES
 
 #: solve() takes the streamed path for a cell when the dense batched program's estimated
@@ -129,7 +128,7 @@ class _RowTerms(NamedTuple):
 
 def _dlog_softplus(x):
     """d/dx log(log(1 + e^x)), consistent with losses' evaluation of log softplus."""
-    return jax.vmap(jax.grad(losses._log_softplus))(x)
+    return jax.vmap(jax.grad(losses.log_softplus))(x)
 
 
 def _row_terms(objective, Wr, Hr, r, W, t, tau) -> _RowTerms:
@@ -172,7 +171,7 @@ def _row_terms(objective, Wr, Hr, r, W, t, tau) -> _RowTerms:
     pi = p / ps[:, None]
     if objective == "ce":
         # L0 = tau logsumexp_k log CE_k: row weight q_k dlogCE/dx_k, q_k = exp(ell_k - L) / Z.
-        ell = jnp.where(row_ok, losses._log_softplus(x), -jnp.inf)
+        ell = jnp.where(row_ok, losses.log_softplus(x), -jnp.inf)
         f = _dlog_softplus(x)
         v = zeros_b
     else:
@@ -216,7 +215,7 @@ def _blocks_local(objective, Wb, Hb, offs, W, H, t, tau):
     return (L, acc) + outs
 
 
-def _pad_blocks(X, nb: int, b: int):
+def pad_blocks(X, nb: int, b: int):
     K = X.shape[0]
     Xp = jnp.concatenate([X, jnp.zeros((nb * b - K,) + X.shape[1:], X.dtype)])
     return Xp.reshape((nb, b) + X.shape[1:])
@@ -241,7 +240,7 @@ def stream_value_and_grad(objective: str, W, H, t, tau, lam, *, block: int):
     mesh = _mesh(-(-K // b))
     n_dev = 1 if mesh is None else mesh.size
     nb = -(-K // (b * n_dev)) * n_dev
-    Wb, Hb = _pad_blocks(W, nb, b), _pad_blocks(H, nb, b)
+    Wb, Hb = pad_blocks(W, nb, b), pad_blocks(H, nb, b)
     offs = jnp.arange(nb, dtype=jnp.int32) * b
     local = partial(_blocks_local, objective)
     if mesh is None:
@@ -295,7 +294,7 @@ def _true_value(objective, W, H, tau, lam, *, block):
     K = W.shape[0]
     b = min(block, K)
     nb = -(-K // b)
-    Wb, Hb = _pad_blocks(W, nb, b), _pad_blocks(H, nb, b)
+    Wb, Hb = pad_blocks(W, nb, b), pad_blocks(H, nb, b)
     offs = jnp.arange(nb, dtype=jnp.int32) * b
 
     def one(xs):
@@ -354,24 +353,16 @@ class StreamOutput(NamedTuple):
 def _steps_program(objective, n, block, t0, t1, lr0, lr1, params, tau, lam):
     """Run n Riemannian-Adam steps of the streamed surrogate (traced; dtype of params)."""
     dt = params[0].dtype
-    sphere = objective in ON_SPHERE
-    opt = optax.scale_by_adam()
+    opt = riemannian.adam(sphere=objective in ON_SPHERE)
     tau, lam = jnp.asarray(tau, dt), jnp.asarray(lam, dt)
 
     def step(s, carry):
         p, state = carry
-        t = search._geometric(t0, t1, s, n, dt)
-        lr = search._geometric(lr0, lr1, s, n, dt)
+        t = riemannian.geometric(t0, t1, s, n, dt)
+        lr = riemannian.geometric(lr0, lr1, s, n, dt)
         H = p[1] if len(p) > 1 else None
         _, (gW, gH) = stream_value_and_grad(objective, p[0], H, t, tau, lam, block=block)
-        g = (gW, gH)[: len(p)]
-        if sphere:
-            g = tuple(search._tangent(x, gx) for x, gx in zip(p, g, strict=True))
-        u, state = opt.update(g, state, p)
-        p = tuple(x - lr * ux for x, ux in zip(p, u, strict=True))
-        if sphere:
-            p = tuple(search._normalize(x) for x in p)
-        return p, state
+        return opt.step(p, (gW, gH)[: len(p)], state, lr)
 
     p, _ = jax.lax.fori_loop(0, n, step, (params, opt.init(params)))
     return p
@@ -405,7 +396,7 @@ def refine_steps(objective: str, params, tau, lam, *, steps: int, block: int):
     """Return float64 params after the refinement (t from T_END to T_FINE), as the dense search."""
     p = tuple(x.astype(jnp.float64) for x in params)
     if objective in ON_SPHERE:
-        p = tuple(search._normalize(x) for x in p)
+        p = tuple(riemannian.normalize(x) for x in p)
     if steps == 0:
         return p
     return _steps_program(
@@ -454,6 +445,7 @@ def run_restarts(objective: str, d: int, K: int, config, one_restart, *, block, 
     )
 
 
+@precision.float64
 def search_stream(
     objective: str,
     d: int,

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from spherecodes import objectives
+from spherecodes.solvers.riemannian import normalize
 
 __all__ = ["LocalOutput", "LocalSpec", "TRState", "local_batch"]
 
@@ -105,11 +106,6 @@ def _scale(alpha, a):
     return tuple(alpha * x for x in a)
 
 
-def _normalize(x):
-    n = jnp.linalg.norm(x, axis=-1, keepdims=True)
-    return x / jnp.where(n > 0, n, 1)
-
-
 def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
     obj = objectives.get(spec.objective)
     dtype = x0[0].dtype
@@ -138,7 +134,7 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
     def retract(x, v):
         if not obj.sphere:
             return _axpy(1.0, v, x)
-        return tuple(_normalize(xi + vi) for xi, vi in zip(x, v, strict=True))
+        return tuple(normalize(xi + vi) for xi, vi in zip(x, v, strict=True))
 
     def hessian_operator(x, t):
         """Return (Euclidean gradient, v -> Riemannian Hessian [v]) at x.
