@@ -24,6 +24,21 @@ import numpy as np
 
 from spherecodes.report import MEASURE_KEYS
 
+#: How a cell was solved, beyond its settings (added to results.csv after it was first
+#: written): ``engine`` the local solver ("trust" or "adam"), ``starts`` the starts it spent,
+#: ``confirmations`` how many reached the reported basin, ``found_by`` how it was first reached,
+#: ``search_path`` "dense", "streamed" or "neighbour lists", ``neighbors`` the pieces per point
+#: of a neighbour-list search (0: all), ``converged`` whether the polish certified a KKT point.
+SOLVE_PROVENANCE: tuple[str, ...] = (
+    "engine",
+    "starts",
+    "confirmations",
+    "found_by",
+    "search_path",
+    "neighbors",
+    "converged",
+)
+
 #: Columns of `spherecodes sweep`'s results.csv, in order: the cell, the exact measures of
 #: `spherecodes measure` (report.MEASURE_KEYS, rattlers as counts), then how it was solved.
 SWEEP_COLUMNS: tuple[str, ...] = (
@@ -32,13 +47,7 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "value",
     "kkt_residual",
     "success_rate",
-    "engine",
-    "starts",
-    "confirmations",
-    "found_by",
-    "search_path",
-    "neighbors",
-    "converged",
+    *SOLVE_PROVENANCE,
     "tau",
     "lam",
     "restarts",
@@ -52,21 +61,8 @@ SWEEP_COLUMNS: tuple[str, ...] = (
 
 #: Sweep columns added after results.csv was first written: an older table lacks them and is
 #: still read, resumed and merged (its rows get an empty value there).  ``node`` is the host
-#: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine);
-#: ``engine`` the local solver ("trust" or "adam"), ``starts`` the starts it spent,
-#: ``confirmations`` how many reached the reported basin, ``found_by`` how it was first reached;
-#: ``search_path`` "dense", "streamed" or "neighbour lists", ``neighbors`` the pieces per point
-#: of a neighbour-list search (0: all), ``converged`` whether the polish certified a KKT point.
-SWEEP_ADDED_COLUMNS: tuple[str, ...] = (
-    "node",
-    "engine",
-    "starts",
-    "confirmations",
-    "found_by",
-    "search_path",
-    "neighbors",
-    "converged",
-)
+#: that solved the cell (a Ray worker's node with ``--cluster``, else the sweeping machine).
+SWEEP_ADDED_COLUMNS: tuple[str, ...] = ("node", *SOLVE_PROVENANCE)
 
 #: Columns every results.csv has: :data:`SWEEP_COLUMNS` less :data:`SWEEP_ADDED_COLUMNS`.
 SWEEP_REQUIRED: tuple[str, ...] = tuple(c for c in SWEEP_COLUMNS if c not in SWEEP_ADDED_COLUMNS)
