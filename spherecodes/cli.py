@@ -369,19 +369,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def _add_table(sub) -> None:
     p = sub.add_parser(
         "table",
-        help="regenerate a published table: cohn-kumar, tammes or gnc-figures",
+        help="regenerate a published table: cohn-kumar, tammes, gnc-figures or equivalence",
         description="Build a published table and write it as CSV with a JSON sidecar. "
         "cohn-kumar: every Cohn-Kumar Table 1 code (d <= 100) as a Softmax Code "
         "(GNC footnote 6); tammes: best Tammes codes for --d over --K beside the best-known "
         "angles, with the codes in <out>_codes/pack.d.K.txt; gnc-figures: the best rho_1vr "
         "found (certified lower bounds) for the GNC paper's Figures 2 and 8, and the "
-        "Figure 12 table (gnc_figure12.csv beside --out).",
+        "Figure 12 table (gnc_figure12.csv beside --out); equivalence: the best Tammes code "
+        "and the best Softmax Code of every cell (--d 3:8, K from d+2 to 48 or --K), both "
+        "from random starts, with a verdict on the Tammes = Softmax-Code conjecture.",
     )
     # Plain strings, parsed in cmd_table, so that every bad value gives one error line.
-    p.add_argument("kind", metavar="KIND", help="cohn-kumar, tammes or gnc-figures")
+    p.add_argument("kind", metavar="KIND", help="cohn-kumar, tammes, gnc-figures or equivalence")
     p.add_argument("--out", metavar="FILE", help="output CSV (default: tables/<kind>.csv)")
-    p.add_argument("--d", metavar="D", help="tammes: dimension (default 3)")
-    p.add_argument("--K", metavar="RANGE", help="tammes: a:b and/or lists (default 4:130)")
+    p.add_argument(
+        "--d", metavar="D", help="tammes: dimension (default 3); equivalence: a range (3:8)"
+    )
+    p.add_argument(
+        "--K",
+        metavar="RANGE",
+        help="tammes, equivalence: a:b and/or lists (default 4:130; equivalence d+2:48)",
+    )
     p.add_argument(
         "--name", action="append", metavar="NAME", help="cohn-kumar: only this code (repeat)"
     )
@@ -397,8 +405,8 @@ def _add_table(sub) -> None:
     p.add_argument(
         "--reference-dir",
         metavar="DIR",
-        help="tammes: folder with the best-known table tammes_dD_best_known.csv and the "
-        "best-known codes pack.D.K.txt (or a sloane_dD subfolder) for the best_known and "
+        help="tammes, equivalence: folder with the best-known table tammes_dD_best_known.csv "
+        "and the best-known codes pack.D.K.txt (or a sloane_dD subfolder) for the best_known and "
         "sloane_config columns (default: the copies of Sloane's d = 3 data in the package)",
     )
     _add_cluster(p)
@@ -423,22 +431,35 @@ def cmd_table(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"table kind {args.kind!r} is unknown: choose from {', '.join(TABLE_KINDS)}"
             )
+        grids = ("tammes", "equivalence")
         only = {
-            "d": ("tammes", args.d),
-            "K": ("tammes", args.K),
-            "name": ("cohn-kumar", args.name),
-            "max-points": ("cohn-kumar", args.max_points),
-            "reference-dir": ("tammes", args.reference_dir),
+            "d": (grids, args.d),
+            "K": (grids, args.K),
+            "name": (("cohn-kumar",), args.name),
+            "max-points": (("cohn-kumar",), args.max_points),
+            "reference-dir": (grids, args.reference_dir),
         }
-        for name, (kind, value) in only.items():
-            if value is not None and args.kind != kind:
-                raise ValueError(f"--{name} applies to table {kind} only, not {args.kind}")
+        for name, (kinds, value) in only.items():
+            if value is not None and args.kind not in kinds:
+                raise ValueError(
+                    f"--{name} applies to table {' and '.join(kinds)} only, not {args.kind}"
+                )
         max_points = integer("max-points", args.max_points)
         if max_points is not None and max_points < 1:
             raise ValueError(f"--max-points={max_points} is too small: need max-points >= 1")
+        if args.kind == "equivalence":
+            ds = parse_range("3:8" if args.d is None else args.d, name="d", minimum=2)
+            grid = {
+                "ds": ds,
+                "Ks": None if args.K is None else parse_range(args.K, name="K", minimum=2),
+            }
+        else:
+            grid = {
+                "d": integer("d", "3" if args.d is None else args.d),
+                "Ks": parse_range("4:130" if args.K is None else args.K, name="K", minimum=2),
+            }
         opts = {
-            "d": integer("d", "3" if args.d is None else args.d),
-            "Ks": parse_range("4:130" if args.K is None else args.K, name="K", minimum=2),
+            **grid,
             "max_points": max_points,
             "restarts": integer("restarts", args.restarts),
             "steps": integer("steps", args.steps),

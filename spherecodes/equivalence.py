@@ -866,6 +866,7 @@ TABLE_KINDS: dict[str, str] = {
     "cohn-kumar": "tables/cohn_kumar.csv",
     "tammes": "tables/tammes_d3.csv",
     "gnc-figures": "tables/gnc_figures.csv",
+    "equivalence": "tables/equivalence.csv",
 }
 
 
@@ -875,7 +876,8 @@ def run_table(
     *,
     out: str | os.PathLike | None = None,
     d: int = 3,
-    Ks: Sequence[int] = tuple(range(4, 131)),
+    Ks: Sequence[int] | None = None,
+    ds: Sequence[int] | None = None,
     names: Sequence[str] | None = None,
     max_points: int | None = None,
     restarts: int | None = None,
@@ -890,6 +892,9 @@ def run_table(
     """Build the table `kind` (a key of :data:`TABLE_KINDS`), write it (CSV + JSON sidecar,
     default path ``TABLE_KINDS[kind]``) and return the written table paths.
 
+    tammes runs dimension `d` over `Ks` (default 4..130); equivalence runs every d of `ds`
+    (default 3..8) with every K of `Ks` (default d + 2 .. 48) that has K >= d + 2, both
+    problems per cell (:mod:`spherecodes.conjecture`), codes in ``<out>_codes/``.
     gnc-figures also writes the Figure 12 table (``published.figure12_rows``) beside it as
     ``gnc_figure12.csv`` unless `figure12` is False.  With `progress`, one line per finished
     row goes to stderr.  With `cluster` (an address for :func:`spherecodes.cluster.connect`)
@@ -914,6 +919,20 @@ def run_table(
     path = Path(out if out is not None else TABLE_KINDS[kind])
     if path.suffix != ".csv":
         raise ParameterError("out", "{name} {v!r} must name a .csv file", v=str(path))
+    if kind == "tammes" and Ks is None:
+        Ks = tuple(range(4, 131))
+    if kind == "equivalence":
+        from spherecodes import conjecture
+
+        ds = tuple(range(3, 9)) if ds is None else tuple(ds)
+        if not ds or min(ds) < 2:
+            low = min(ds) if ds else None
+            raise ParameterError("ds", "{name}={v} is too small: need {name} >= 2", v=low)
+        cells = conjecture.default_cells(ds, Ks)
+        if not cells:
+            raise ParameterError(
+                "Ks", "{name}={v} leaves no cell with K >= d + 2 for d in {ds}", v=Ks, ds=ds
+            )
     if kind == "tammes":  # checked before a cluster connection is made
         if d < 2:
             raise ParameterError("d", "{name}={v} is too small: need {name} >= 2", v=d)
@@ -987,6 +1006,28 @@ def run_table(
                     started=started,
                     wall_seconds=time.perf_counter() - t0,
                     extra=extra,
+                )
+            ]
+        elif kind == "equivalence":
+            rows = conjecture.equivalence_rows(
+                cells,
+                seed=seed,
+                codes_dir=path.with_name(path.stem + "_codes"),
+                reference_dir=reference_dir,
+                on_row=report,
+                grid_solver=grid_solver,
+                **{k: v for k, v in budget.items() if k == "restarts"},
+            )
+            written = [
+                write_with_sidecar(
+                    path,
+                    rows,
+                    conjecture.EQUIVALENCE_COLUMNS,
+                    command,
+                    seed=seed,
+                    started=started,
+                    wall_seconds=time.perf_counter() - t0,
+                    extra={**extra, "verdicts": conjecture.summary(rows)},
                 )
             ]
         else:

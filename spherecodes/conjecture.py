@@ -1,0 +1,236 @@
+"""The Tammes <=> Softmax-Code table: both problems solved independently, a verdict per cell.
+
+The GNC paper conjectures that a Softmax Code (largest rho_1vr) is a Tammes optimum.  For
+every cell (d, K) the best Tammes code and the best Softmax Code are searched from random
+starts through the same engine and budget rules (:func:`spherecodes.solvers.solve_grid`),
+polished, and measured exactly (:func:`spherecodes.report.measure_code`: rho_1vr with its
+certificate gap, minimal angle, rattlers of both kinds).  The verdict (:func:`verdict`):
+
+* ``same optimum``: the Tammes code's rho_1vr equals the best Softmax Code's (within RHO_TOL),
+  so the Tammes code is Softmax-optimal as far as the search can tell;
+* ``softmax better``: the Softmax Code has a larger rho_1vr and a smaller minimal angle than
+  the Tammes code: the Softmax Code is not a Tammes optimum, a counterexample (certified by
+  both certificates; the codes are written beside the table);
+* ``tammes code not a softmax code``: the Softmax Code has a larger rho_1vr and the same
+  minimal angle: it is a Tammes optimum too, but the Tammes code found is not a Softmax Code;
+* ``inconclusive``: a certificate is missing or above GAP_TOL, the Tammes search missed a
+  best-known angle, the Softmax search missed Theorem 3.3's value or stayed below the Tammes
+  code's rho_1vr (then the search, not the conjecture, failed); the ``reason`` column says which.
+
+Cells with K <= 2d (or d = 2) are settled by Theorem 3.3; their rows carry the theorem's
+rho_1vr (``theorem33_rho_1vr``), which the Softmax search must reach.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from spherecodes import known, precision, tables
+from spherecodes.errors import ParameterError
+from spherecodes.report import measure_code
+
+__all__ = [
+    "ANGLE_TOL_DEG",
+    "EQUIVALENCE_COLUMNS",
+    "GAP_TOL",
+    "RHO_TOL",
+    "VERDICTS",
+    "default_cells",
+    "equivalence_rows",
+    "summary",
+    "theorem33_rho_1vr",
+    "verdict",
+]
+
+#: Columns of ``tables/equivalence.csv``, in order.
+EQUIVALENCE_COLUMNS: tuple[str, ...] = (
+    "d",
+    "K",
+    "tammes_min_angle_deg",
+    "tammes_rho_1v1",
+    "tammes_rho_1vr",
+    "tammes_rho_1vr_gap",
+    "tammes_kkt_residual",
+    "tammes_tammes_rattlers",
+    "tammes_softmax_rattlers",
+    "tammes_starts",
+    "tammes_confirmations",
+    "best_known_min_angle_deg",
+    "softmax_rho_1vr",
+    "softmax_min_angle_deg",
+    "softmax_rho_1vr_gap",
+    "softmax_kkt_residual",
+    "softmax_tammes_rattlers",
+    "softmax_softmax_rattlers",
+    "softmax_starts",
+    "softmax_confirmations",
+    "theorem33_rho_1vr",
+    "verdict",
+    "reason",
+    "tammes_code_file",
+    "softmax_code_file",
+    "seconds",
+)
+
+VERDICTS = ("same optimum", "softmax better", "tammes code not a softmax code", "inconclusive")
+
+#: Two rho_1vr values are equal within this (each is certified to GAP_TOL).
+RHO_TOL = 1e-9
+#: Every row's certificate gaps and KKT residuals must be at most this.
+GAP_TOL = 1e-9
+#: Two minimal angles are equal within this many degrees (Sloane's tables have 7 decimals).
+ANGLE_TOL_DEG = 1e-6
+#: Both searches are polished up to this many variables (softmax: 2 K d, so K d <= 500).
+POLISH_MAX_VARIABLES = 1000
+
+
+def theorem33_rho_1vr(d: int, K: int) -> float | None:
+    """Return Theorem 3.3's optimal rho_1vr for (d, K) (d = 2 or K <= 2d), else None."""
+    if d == 2 or K <= 2 * d:
+        from spherecodes import hull
+
+        return float(hull.rho_1vr(known.theorem33_code(d, K)))
+    return None
+
+
+def _cell_best_known(d: int, K: int, reference_dir) -> float | None:
+    from spherecodes.equivalence import best_known_tammes
+
+    best = best_known_tammes(d, reference_dir=reference_dir).get(K)
+    return None if best is None else best[0]
+
+
+def verdict(row: dict) -> tuple[str, str]:
+    """Return (verdict, reason) of a row with the measured columns (see the module doc)."""
+    for side in ("tammes", "softmax"):
+        gap, kkt = row[f"{side}_rho_1vr_gap"], row[f"{side}_kkt_residual"]
+        if not (gap is not None and gap <= GAP_TOL):
+            return "inconclusive", f"{side} code's rho_1vr certificate gap {gap} > {GAP_TOL:g}"
+        if not (kkt is not None and math.isfinite(kkt) and kkt <= GAP_TOL):
+            return "inconclusive", f"{side} code not certified by the polish (KKT residual {kkt})"
+    best, angle_t = row["best_known_min_angle_deg"], row["tammes_min_angle_deg"]
+    if best is not None and angle_t < best - ANGLE_TOL_DEG:
+        return "inconclusive", (
+            f"tammes search missed the best-known angle ({angle_t:.7f} < {best:.7f} deg)"
+        )
+    rho_t, rho_s = row["tammes_rho_1vr"], row["softmax_rho_1vr"]
+    thm = row["theorem33_rho_1vr"]
+    if thm is not None and abs(rho_s - thm) > RHO_TOL:
+        return "inconclusive", f"softmax search missed Theorem 3.3's rho_1vr ({rho_s!r} vs {thm!r})"
+    if rho_s < rho_t - RHO_TOL:
+        return "inconclusive", (
+            f"softmax search stayed below the Tammes code's rho_1vr ({rho_s!r} < {rho_t!r})"
+        )
+    if rho_s <= rho_t + RHO_TOL:
+        return "same optimum", ""
+    if row["softmax_min_angle_deg"] < angle_t - ANGLE_TOL_DEG:
+        return "softmax better", (
+            f"rho_1vr {rho_s!r} > {rho_t!r} with minimal angle "
+            f"{row['softmax_min_angle_deg']:.7f} < {angle_t:.7f} deg: the Softmax Code is not a "
+            "Tammes optimum"
+        )
+    return "tammes code not a softmax code", (
+        f"rho_1vr {rho_s!r} > {rho_t!r} at the same minimal angle"
+    )
+
+
+def _measured(prefix: str, res, code_file: str) -> dict:
+    m = measure_code(res.code)
+    return {
+        f"{prefix}_min_angle_deg": m["min_angle_deg"],
+        f"{prefix}_rho_1v1": m["rho_1v1"],
+        f"{prefix}_rho_1vr": m["rho_1vr"],
+        f"{prefix}_rho_1vr_gap": m["rho_1vr_gap"],
+        f"{prefix}_kkt_residual": res.kkt_residual,
+        f"{prefix}_tammes_rattlers": len(m["tammes_rattlers"]),
+        f"{prefix}_softmax_rattlers": len(m["softmax_rattlers"]),
+        f"{prefix}_starts": res.starts,
+        f"{prefix}_confirmations": res.confirmations,
+        f"{prefix}_code_file": code_file,
+    }
+
+
+@precision.float64
+def equivalence_rows(
+    cells: Sequence[tuple[int, int]],
+    *,
+    restarts: int = 512,
+    seed: int = 0,
+    codes_dir: str | Path | None = None,
+    reference_dir: str | Path | None = None,
+    on_row: Callable[[dict], None] | None = None,
+    grid_solver: Callable | None = None,
+) -> list[dict]:
+    """Return one row (columns :data:`EQUIVALENCE_COLUMNS`) per (d, K) cell, in input order.
+
+    Both objectives are solved over the whole grid by `grid_solver` (default
+    :func:`spherecodes.solvers.solve_grid`, which also seeds each cell from its neighbours in
+    K) with ``restarts`` as the per-cell budget of starts.  With `codes_dir`, both codes of
+    every cell are written there as ``{objective}_d{d}_K{K}.npy`` (the column gives the path
+    relative to the folder above `codes_dir`).  `reference_dir` holds best-known Tammes tables
+    (default: the package's copy of Sloane's d = 3 data).
+    """
+    from spherecodes.solvers import SolveConfig, solve_grid
+
+    cells = [(int(d), int(K)) for d, K in cells]
+    for d, K in cells:
+        if d < 2:
+            raise ParameterError("d", "{name}={v} is too small: need {name} >= 2", v=d)
+        if K < 2:
+            raise ParameterError("Ks", "{name}={v} is too small: need {name} >= 2", v=K)
+    if restarts < 1:
+        raise ParameterError("restarts", "{name}={v} is too small: need {name} >= 1", v=restarts)
+    solver = grid_solver or solve_grid
+    t0 = time.perf_counter()
+    out = {}
+    for objective in ("tammes", "softmax"):
+        cfg = SolveConfig(
+            objective=objective,
+            restarts=restarts,
+            seed=seed,
+            polish_max_variables=POLISH_MAX_VARIABLES,
+        )
+        out[objective] = {(r.d, r.K): r for r in solver(cells, cfg)}
+    share = (time.perf_counter() - t0) / max(len(cells), 1)
+    rows = []
+    for d, K in cells:
+        t1 = time.perf_counter()
+        row: dict = {"d": d, "K": K}
+        files = {}
+        for objective in ("tammes", "softmax"):
+            res = out[objective][(d, K)]
+            name = f"{objective}_d{d}_K{K}.npy"
+            if codes_dir is not None:
+                tables.atomic_save_npy(Path(codes_dir) / name, res.code)
+                files[objective] = f"{Path(codes_dir).name}/{name}"
+            row.update(_measured(objective, res, files.get(objective, "")))
+        row["best_known_min_angle_deg"] = _cell_best_known(d, K, reference_dir)
+        row["theorem33_rho_1vr"] = theorem33_rho_1vr(d, K)
+        row["verdict"], row["reason"] = verdict(row)
+        row["seconds"] = round(share + time.perf_counter() - t1, 3)
+        row = {c: row.get(c) for c in EQUIVALENCE_COLUMNS}
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
+
+
+def default_cells(ds: Sequence[int], Ks: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """Return the cells of the equivalence table: every d in `ds` with every K in `Ks`
+    (default d + 2 .. 48) that has K >= d + 2, in (d, K) order."""
+    out = []
+    for d in sorted(set(ds)):
+        ks = range(d + 2, 49) if Ks is None else sorted(set(Ks))
+        out += [(d, K) for K in ks if K >= d + 2]
+    return out
+
+
+def summary(rows: Sequence[dict]) -> dict[str, int]:
+    """Return the number of rows of each verdict (every VERDICTS key, zeros included)."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    return counts
