@@ -14,8 +14,9 @@ certificate gap, minimal angle, rattlers of both kinds).  The verdict (:func:`ve
 * ``tammes code not a softmax code``: the Softmax Code has a larger rho_1vr and the same
   minimal angle: it is a Tammes optimum too, but the Tammes code found is not a Softmax Code;
 * ``inconclusive``: a certificate is missing or above GAP_TOL, the Tammes search missed a
-  best-known angle, the Softmax search missed Theorem 3.3's value or stayed below the Tammes
-  code's rho_1vr (then the search, not the conjecture, failed); the ``reason`` column says which.
+  best-known angle or the Softmax Code's larger minimal angle, the Softmax search missed
+  Theorem 3.3's value or stayed below the Tammes code's rho_1vr (then a search, not the
+  conjecture, failed); the ``reason`` column says which.
 
 Cells with K <= 2d (or d = 2) are settled by Theorem 3.3; their rows carry the theorem's
 rho_1vr (``theorem33_rho_1vr``), which the Softmax search must reach.
@@ -116,6 +117,12 @@ def verdict(row: dict) -> tuple[str, str]:
         return "inconclusive", (
             f"tammes search missed the best-known angle ({angle_t:.7f} < {best:.7f} deg)"
         )
+    angle_s = row["softmax_min_angle_deg"]
+    if angle_s > angle_t + ANGLE_TOL_DEG:
+        return "inconclusive", (
+            f"tammes search missed: the Softmax Code's minimal angle is larger ({angle_s:.7f} > "
+            f"{angle_t:.7f} deg)"
+        )
     rho_t, rho_s = row["tammes_rho_1vr"], row["softmax_rho_1vr"]
     thm = row["theorem33_rho_1vr"]
     if thm is not None and abs(rho_s - thm) > RHO_TOL:
@@ -126,7 +133,7 @@ def verdict(row: dict) -> tuple[str, str]:
         )
     if rho_s <= rho_t + RHO_TOL:
         return "same optimum", ""
-    if row["softmax_min_angle_deg"] < angle_t - ANGLE_TOL_DEG:
+    if angle_s < angle_t - ANGLE_TOL_DEG:
         return "softmax better", (
             f"rho_1vr {rho_s!r} > {rho_t!r} with minimal angle "
             f"{row['softmax_min_angle_deg']:.7f} < {angle_t:.7f} deg: the Softmax Code is not a "

@@ -51,6 +51,7 @@ def test_every_verdict_kind():
         (dict(tammes_rho_1vr_gap=1e-6), "certificate gap"),
         (dict(softmax_kkt_residual=math.nan), "not certified"),
         (dict(best_known_min_angle_deg=61.0), "missed the best-known angle"),
+        (dict(softmax_rho_1vr=0.75, softmax_min_angle_deg=61.0), "angle is larger"),
         (dict(theorem33_rho_1vr=0.8), "Theorem 3.3"),
     ):
         v, why = cj.verdict(_row(**bad))
