@@ -97,13 +97,6 @@ def theorem33_rho_1vr(d: int, K: int) -> float | None:
     return None
 
 
-def _cell_best_known(d: int, K: int, reference_dir) -> float | None:
-    from spherecodes.equivalence import best_known_tammes
-
-    best = best_known_tammes(d, reference_dir=reference_dir).get(K)
-    return None if best is None else best[0]
-
-
 def verdict(row: dict) -> tuple[str, str]:
     """Return (verdict, reason) of a row with the measured columns (see the module doc)."""
     for side in ("tammes", "softmax"):
@@ -202,6 +195,12 @@ def equivalence_rows(
         )
         out[objective] = {(r.d, r.K): r for r in solver(cells, cfg)}
     share = (time.perf_counter() - t0) / max(len(cells), 1)
+    from spherecodes.equivalence import best_known_tammes
+
+    # {d: {K: (angle, proven)}}, each table read once
+    best_known = {
+        d: best_known_tammes(d, reference_dir=reference_dir) for d in {c[0] for c in cells}
+    }
     rows = []
     for d, K in cells:
         t1 = time.perf_counter()
@@ -214,7 +213,8 @@ def equivalence_rows(
                 tables.atomic_save_npy(Path(codes_dir) / name, res.code)
                 files[objective] = f"{Path(codes_dir).name}/{name}"
             row.update(_measured(objective, res, files.get(objective, "")))
-        row["best_known_min_angle_deg"] = _cell_best_known(d, K, reference_dir)
+        best = best_known[d].get(K)
+        row["best_known_min_angle_deg"] = None if best is None else best[0]
         row["theorem33_rho_1vr"] = theorem33_rho_1vr(d, K)
         row["verdict"], row["reason"] = verdict(row)
         row["seconds"] = round(share + time.perf_counter() - t1, 3)

@@ -963,6 +963,19 @@ def run_table(
                     flush=True,
                 )
 
+        def write(rows, columns, **more):
+            meta = {**extra, **more}
+            return write_with_sidecar(
+                path,
+                rows,
+                columns,
+                command,
+                seed=seed,
+                started=started,
+                wall_seconds=time.perf_counter() - t0,
+                extra=meta,
+            )
+
         if kind == "cohn-kumar":
             rows = cohn_kumar_rows(
                 names,
@@ -972,18 +985,7 @@ def run_table(
                 grid_solver=grid_solver,
                 **budget,
             )
-            written = [
-                write_with_sidecar(
-                    path,
-                    rows,
-                    COHN_KUMAR_COLUMNS,
-                    command,
-                    seed=seed,
-                    started=started,
-                    wall_seconds=time.perf_counter() - t0,
-                    extra=extra,
-                )
-            ]
+            written = [write(rows, COHN_KUMAR_COLUMNS)]
         elif kind == "tammes":
             codes_dir = path.with_name(path.stem + "_codes")
             rows = tammes_rows(
@@ -996,18 +998,7 @@ def run_table(
                 grid_solver=grid_solver,
                 **budget,
             )
-            written = [
-                write_with_sidecar(
-                    path,
-                    rows,
-                    TAMMES_COLUMNS,
-                    command,
-                    seed=seed,
-                    started=started,
-                    wall_seconds=time.perf_counter() - t0,
-                    extra=extra,
-                )
-            ]
+            written = [write(rows, TAMMES_COLUMNS)]
         elif kind == "equivalence":
             rows = conjecture.equivalence_rows(
                 cells,
@@ -1019,31 +1010,11 @@ def run_table(
                 **{k: v for k, v in budget.items() if k == "restarts"},
             )
             written = [
-                write_with_sidecar(
-                    path,
-                    rows,
-                    conjecture.EQUIVALENCE_COLUMNS,
-                    command,
-                    seed=seed,
-                    started=started,
-                    wall_seconds=time.perf_counter() - t0,
-                    extra={**extra, "verdicts": conjecture.summary(rows)},
-                )
+                write(rows, conjecture.EQUIVALENCE_COLUMNS, verdicts=conjecture.summary(rows))
             ]
         else:
             rows = gnc_figures_rows(seed=seed, grid_solver=grid_solver, **budget)
-            written = [
-                write_with_sidecar(
-                    path,
-                    rows,
-                    GNC_FIGURES_COLUMNS,
-                    command,
-                    seed=seed,
-                    started=started,
-                    wall_seconds=time.perf_counter() - t0,
-                    extra=extra,
-                )
-            ]
+            written = [write(rows, GNC_FIGURES_COLUMNS)]
             if figure12:
                 from spherecodes import published
 
