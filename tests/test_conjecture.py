@@ -1,8 +1,7 @@
 """The Tammes <=> Softmax-Code table: verdicts, Theorem 3.3 values, the command.
 
-Tolerances: rho_1vr of a closed-form code is computed by the certified hull solver, whose error
-is a few roundings of d-term inner products (tests/errbounds.py: inner_product); 64 d eps
-covers it with room.
+Tolerances: rho_1vr of a closed-form code is a one-vs-rest distance computed by the certified
+hull solver, within tests/errbounds.py's hull_distance(K, d) of the exact value.
 """
 
 from __future__ import annotations
@@ -10,14 +9,13 @@ from __future__ import annotations
 import json
 import math
 
+import errbounds
 import numpy as np
 import pytest
 
 from spherecodes import conjecture as cj
 from spherecodes import tables
 from spherecodes.cli import main
-
-EPS = np.finfo(np.float64).eps
 
 
 def _row(**kw) -> dict:
@@ -69,7 +67,7 @@ def test_every_verdict_kind():
     ],
 )
 def test_theorem33_values(d, K, want):
-    assert abs(cj.theorem33_rho_1vr(d, K) - want) <= 64 * d * EPS
+    assert abs(cj.theorem33_rho_1vr(d, K) - want) <= errbounds.hull_distance(K, d)
     assert cj.theorem33_rho_1vr(3, 7) is None
 
 

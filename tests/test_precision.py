@@ -6,11 +6,13 @@ Run in a fresh interpreter: the test session itself turns 64-bit mode on (confte
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 import textwrap
 
+import errbounds
 import pytest
 
 _SCRIPT = textwrap.dedent(
@@ -73,26 +75,24 @@ def test_import_leaves_the_default_dtype_alone(fresh):
 
 
 def test_entry_points_report_float64(fresh):
-    eps = 2.0**-52
+    # Every bound below is float64's (tests/errbounds.py); float32 would miss each by ~1e-7.
+    cos72 = math.cos(math.radians(72))
     assert fresh["solve_dtype"] == "float64"
-    # The octahedron's max inner product is 0; a polished float64 code gets it to a few ulps of
-    # its coordinates (K d = 18 terms): far below float32's 6e-8.
-    assert abs(fresh["solve_value"]) <= 64 * 18 * eps
-    assert fresh["solve_kkt"] <= 64 * 18 * eps
+    # The octahedron's max inner product is 0: a certified polish, plus its 3-d inner products
+    assert abs(fresh["solve_value"]) <= errbounds.polish_value(6) + errbounds.gram(3)
+    assert fresh["solve_kkt"] <= errbounds.polish_tol()
     # Regular pentagon: 72 degrees, rho_1vr = 1 - cos(72 deg) (a vertex's distance to the chord
-    # of its two neighbours) and max inner product cos(72 deg), to float64 rounding of a
-    # 5-point, 2-d computation (1e3 eps: float32 would be off by ~1e-7).
-    assert abs(fresh["pentagon_min_angle"] - 72.0) <= 1e3 * 72.0 * eps
-    assert abs(fresh["pentagon_rho_1vr"] - (1 - 0.30901699437494745)) <= 1e3 * eps
-    assert abs(fresh["polish_value"] - 0.30901699437494745) <= 1e3 * eps
+    # of its two neighbours) and, polished, max inner product cos(72 deg).
+    assert abs(fresh["pentagon_min_angle"] - 72.0) <= errbounds.angle_deg(2, cos72)
+    assert abs(fresh["pentagon_rho_1vr"] - (1 - cos72)) <= errbounds.hull_distance(5, 2)
+    assert abs(fresh["polish_value"] - cos72) <= errbounds.polish_value(5) + errbounds.gram(2)
 
 
 def test_measures_are_float64_on_concrete_arrays_and_follow_the_caller_when_traced(fresh):
-    eps = 2.0**-52
-    # icosahedron: arccos(1/sqrt 5) degrees and rho_1vr = 1 - 1/sqrt 5, to float64 rounding of
-    # a 12-point, 3-d computation (1e3 eps; float32 would be off by ~1e-6 in degrees)
-    assert abs(fresh["ico_angle"] - 63.43494882292201) <= 1e3 * 63.4 * eps
-    assert abs(fresh["ico_rho_1vr"] - (1 - 5**-0.5)) <= 1e3 * eps
+    # icosahedron: arccos(1/sqrt 5) degrees and rho_1vr = 1 - 1/sqrt 5 (float32: off by ~1e-6)
+    c = 5**-0.5
+    assert abs(fresh["ico_angle"] - math.degrees(math.acos(c))) <= errbounds.angle_deg(3, c)
+    assert abs(fresh["ico_rho_1vr"] - (1 - c)) <= errbounds.hull_distance(12, 3)
     assert fresh["measures_dtype"] == "float64"
     assert fresh["jit_dtype"] == "float32" and fresh["vmap_dtype"] == "float32"
     assert fresh["after_measures"] == "float32"
