@@ -26,7 +26,7 @@ import numpy as np
 
 from spherecodes import cluster, tables
 from spherecodes.solvers import SolveConfig
-from spherecodes.sweep import commit_cell, parse_range, run_sweep
+from spherecodes.tables.sweep import commit_cell, parse_range, run_sweep
 
 HERE = Path(__file__).resolve().parent
 

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from benchmarks.peers import run_gnc, run_pymanopt  # noqa: E402
 from benchmarks.peers.common import Trace, best_at, max_inner, time_to_target  # noqa: E402
 from spherecodes import known  # noqa: E402
-from spherecodes.equivalence import best_known_tammes  # noqa: E402
+from spherecodes.tables.tammes import best_known_tammes  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 

@@ -8,9 +8,16 @@ own duration (:mod:`spherecodes.precision`), and its jit-able building blocks (m
 losses, GNC metrics) compute in the dtype of their inputs.
 """
 
-# Code equivalence needs only NumPy and spherecodes.sphere (SciPy is imported on first use).
-from spherecodes.congruence import Congruence, equivalent
-
 __all__ = ["Congruence", "equivalent"]
+
+
+def __getattr__(name: str):
+    """Return :mod:`spherecodes.congruence`'s `name` on first use (so that importing the package,
+    or only its tables and plots, imports no JAX)."""
+    if name in __all__:
+        from spherecodes import congruence
+
+        return getattr(congruence, name)
+    raise AttributeError(f"module 'spherecodes' has no attribute {name!r}")
 
 __version__ = "0.1.0"

@@ -24,9 +24,11 @@ from scipy.optimize import brentq
 from scipy.special import gammaln
 
 __all__ = [
+    "C11_TOL",
     "Theorem39",
     "TheoremC11",
     "angle_deg_from_chord",
+    "at_c11_lower_end",
     "chord_from_angle_deg",
     "coherence_lower_bound",
     "design_size_bound",
@@ -207,6 +209,16 @@ def theorem_c11(rho_1v1, rho_1vr, tol: float = 1e-12) -> TheoremC11:
     degenerate = width <= 1e-15
     position = np.where(degenerate, 1.0, (r1r - lower) / np.where(degenerate, 1.0, width))
     return TheoremC11(_out(holds), _out(position), _out(lower), _out(upper))
+
+
+#: rho_1vr equals rho_1v1^2 / 2 (the lower end of Theorem C.11) within this.
+C11_TOL = 1e-12
+
+
+def at_c11_lower_end(rho_1v1: float, rho_1vr: float, tol: float = C11_TOL) -> bool:
+    """Return whether rho_1vr = rho_1v1^2 / 2 within `tol`: the lower end of Theorem C.11,
+    attained exactly when the features h_k = w_k are optimal for the minimizing points."""
+    return bool(abs(float(rho_1vr) - float(rho_1v1) ** 2 / 2) <= tol)
 
 
 # ----------------------------------------------------------------------------- Rankin, Welch

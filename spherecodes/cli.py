@@ -252,7 +252,7 @@ def _add_sweep(sub) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep from the command line; print where the files went; return the exit status."""
-    from spherecodes.sweep import parse_range
+    from spherecodes.tables.sweep import parse_range
 
     default = args.objective is None and args.d is None and args.K is None
     objectives = args.objective or DEFAULT_SWEEP["objective"]
@@ -285,7 +285,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _check_cluster(args.cluster)
     except ValueError as e:
         return _fail("sweep", _error_text(e, "sweep"))
-    from spherecodes.sweep import run_sweep
+    from spherecodes.tables.sweep import run_sweep
 
     command = " ".join([PROG, *args.argv])
     try:
@@ -415,8 +415,8 @@ def _add_table(sub) -> None:
 
 def cmd_table(args: argparse.Namespace) -> int:
     """Build and write one published table; print the written paths; return the exit status."""
-    from spherecodes.equivalence import TABLE_KINDS, run_table
-    from spherecodes.sweep import parse_range
+    from spherecodes.tables.build import TABLE_KINDS, run_table
+    from spherecodes.tables.sweep import parse_range
 
     def integer(name, text):
         if text is None:

@@ -6,7 +6,7 @@ them.  A task runs :func:`spherecodes.solvers.solve_grid` on its chunk in a Ray 
 worker compiles each shape once and reuses the program for every later chunk of that shape;
 it searches, polishes and, with ``finish``, measures there too, and returns the results with
 the name of its node.  The driver receives chunks as they finish (``ray.wait``) and alone
-writes anything (see :func:`spherecodes.sweep.run_sweep`).
+writes anything (see :func:`spherecodes.tables.sweep.run_sweep`).
 
 A worker that dies mid-task (SIGKILL, a lost node) has its task run again, up to
 ``max_retries`` times, elsewhere if need be; since each cell's result depends only on the
@@ -188,7 +188,8 @@ def solve_grid_on_ray(
     """Return one CellResult per cell in input order, like :func:`solve_grid`, solved on the
     connected Ray cluster; ``on_result`` is called on the driver as each cell comes back.
 
-    A drop-in ``grid_solver`` for the table builders (:func:`spherecodes.equivalence.run_table`).
+    The Ray counterpart of :func:`~spherecodes.solvers.solve_grid` for a notebook; sweeps and
+    tables reach Ray through :func:`spherecodes.tables.sweep.solve_cells` instead.
     """
     cells = validate_cells(cells)
     if on_bucket is not None:

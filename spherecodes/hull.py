@@ -397,12 +397,83 @@ def min_norm_point(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lam @ U, lam
 
 
-def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
-    """Return `out` with every point whose gap exceeds GAP_TOL re-solved exactly on the host.
+class PointDistance(NamedTuple):
+    """dist(w_k, conv{w_j : j != k}) for one point k, with its weak-duality certificate."""
 
-    The exact active-set solve runs on the point's nearest neighbours plus, round by round,
-    the points that violate its certificate, until the certificate over ALL points closes.
+    distance: float  # ||w_k - p||, p a convex combination of the others: an upper bound
+    dual: float  # min_{j != k} <h, w_k - w_j> over ALL j != k: a lower bound
+    gap: float  # distance - dual
+    feature: np.ndarray  # (d,) float64: h = (w_k - p) / ||w_k - p||
+    support: np.ndarray  # (s,) int64: indices j with positive weight in p
+    weights: np.ndarray  # (s,) float64: their convex weights (sum 1)
+
+
+def point_one_vs_rest(
+    code,
+    k: int = 0,
+    *,
+    m: int = 64,
+    grow: int = 64,
+    max_rounds: int = 100,
+    gap_tol: float = 1e-13,
+    block: int = 65536,
+) -> PointDistance:
+    """Return the one-vs-rest distance of point `k` of `code` (K, d), certified over all j != k.
+
+    Host float64, O(K d) memory, for one point of a code too large for :func:`one_vs_rest`
+    (or one it left uncertified).  Working set: the `m` points of largest inner product with
+    w_k; its min-norm point (:func:`min_norm_point`) gives p and h; every j with
+    <h, w_j> > <h, p> violates optimality and the `grow` worst join the working set, until
+    the gap is below `gap_tol` or nothing violates.  Each round's distance is an upper bound
+    and its dual a lower bound, so the best of each over the rounds is returned.  The
+    certificate is computed over all K - 1 other points in blocks of `block` rows.
     """
+    code = np.asarray(code, dtype=np.float64)
+    if code.ndim != 2 or code.shape[0] < 2:
+        raise ValueError(f"code must have shape (K, d) with K >= 2; got shape {code.shape}")
+    K = code.shape[0]
+    if not 0 <= k < K:
+        raise ValueError(f"k={k} is out of range: need 0 <= k < K={K}")
+    w = code[k]
+
+    def scores(v):
+        out = np.concatenate([code[i : i + block] @ v for i in range(0, K, block)])
+        out[k] = -np.inf
+        return out
+
+    s = scores(w)
+    m = min(m, K - 1)
+    ws = np.argpartition(-s, m - 1)[:m]
+    best = None  # (distance, feature, support, weights) of the shortest p so far
+    dual = -np.inf
+    for _ in range(max_rounds):
+        x, mu = min_norm_point(w - code[ws])
+        dist = float(np.linalg.norm(x))
+        if best is None or dist < best[0]:
+            keep = mu > 0
+            h = x / dist if dist > 0 else np.full_like(w, np.nan)
+            best = (dist, h, ws[keep].astype(np.int64), mu[keep])
+        if dist <= INSIDE_TOL:
+            break
+        h = x / dist
+        g = scores(h)
+        dual = max(dual, float(h @ w - g.max()))
+        if best[0] - dual <= gap_tol:
+            break
+        viol = g - float(h @ (w - x))
+        viol[ws] = -np.inf
+        cand = np.flatnonzero(viol > 0)
+        if cand.size == 0:
+            break
+        ws = np.concatenate([ws, cand[np.argsort(-viol[cand])[:grow]]])
+    dist, h, support, weights = best
+    return PointDistance(dist, dual, dist - dual, h, support, weights)
+
+
+def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
+    """Return `out` with every point whose gap exceeds GAP_TOL re-solved exactly on the host
+    (:func:`point_one_vs_rest` from the point's nearest neighbours, until the certificate over
+    ALL points closes); a bound is replaced only by a better one."""
     gap = np.asarray(out.gap)
     bad = np.flatnonzero((gap > GAP_TOL) & ~np.asarray(out.inside))
     if bad.size == 0:
@@ -411,27 +482,13 @@ def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
     dual, gap = np.array(out.dual), gap.copy()
     K, d = w.shape
     for k in bad:
-        others = np.delete(np.arange(K), k)
-        cand = list(others[np.argsort(-(w[others] @ w[k]))[: min(K - 1, max(4 * (d + 1), 64))]])
-        for _ in range(64):
-            x, _ = min_norm_point(w[k] - w[cand])
-            nx = float(np.linalg.norm(x))
-            if nx <= INSIDE_TOL:
-                break
-            h = x / nx
-            margins = h @ w[k] - w[others] @ h
-            lower = float(margins.min())
-            if nx < dist[k]:
-                dist[k], near[k], feat[k] = nx, w[k] - x, h
-                dual[k], gap[k] = lower, nx - lower
-            elif nx - lower < gap[k]:
-                dual[k], gap[k] = lower, dist[k] - lower
-            if nx - lower <= GAP_TOL:
-                break
-            viol = [int(j) for j in others[np.argsort(margins)[:16]] if j not in cand]
-            if not viol:
-                break
-            cand += viol
+        pt = point_one_vs_rest(
+            w, int(k), m=min(K - 1, max(4 * (d + 1), 64)), grow=16, max_rounds=64, gap_tol=GAP_TOL
+        )
+        if pt.distance < dist[k]:
+            dist[k], near[k], feat[k] = pt.distance, w[k] - pt.distance * pt.feature, pt.feature
+        dual[k] = max(dual[k], pt.dual)
+        gap[k] = dist[k] - dual[k]
     return OneVsRest(
         jnp.asarray(dist),
         jnp.asarray(near),

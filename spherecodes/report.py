@@ -15,27 +15,9 @@ import numpy as np
 
 from spherecodes import bounds, hull, measures, precision
 from spherecodes.sphere import validate_code
+from spherecodes.tables.schema import MEASURE_KEYS
 
 __all__ = ["MEASURE_KEYS", "measure_code", "format_report", "report_json"]
-
-#: Keys of :func:`measure_code`'s dict, in order (pinned by tests/test_cli_measure.py).
-MEASURE_KEYS = (
-    "d",
-    "K",
-    "max_inner",
-    "min_angle_deg",
-    "rho_1v1",
-    "rho_1vr",
-    "rho_1vr_gap",
-    "coherence",
-    "tammes_rattlers",
-    "softmax_rattlers",
-    "theorem39_lower",
-    "theorem39_upper",
-    "theorem39_valid",
-    "levenshtein_min_angle_deg",
-)
-
 
 @precision.float64
 def measure_code(

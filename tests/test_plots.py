@@ -1,4 +1,4 @@
-"""Tests of spherecodes.plots and published.figure12_rows: every figure kind renders from a table
+"""Tests of spherecodes.plots and tables.gnc.figure12_rows: every figure kind renders from a table
 written by the real pipeline (run_sweep, figure12_rows with tiny budgets), images have the
 promised pixel size, bound curves sit where the mathematics puts them, bad input is refused."""
 
@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from spherecodes import bounds, plots, published, tables
-from spherecodes.sweep import run_sweep
+from spherecodes import bounds, plots, tables
+from spherecodes.tables import gnc
+from spherecodes.tables.sweep import run_sweep
 
 SWEEP_COMMAND = "spherecodes sweep --objective tammes --d 2,3 --K 5,7 --restarts 4 --steps 200"
 FIG12_COMMAND = "figure12_rows(taus=(0.5, 0.1), restarts=4, steps=200)"
@@ -33,9 +34,10 @@ def sweep_table(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fig12_table(tmp_path_factory):
     """A real Figure 12 table (d = 3, K = 7) at two temperatures, written by write_figure12."""
-    rows = published.figure12_rows((0.5, 0.1), restarts=4, steps=200)
     path = tmp_path_factory.mktemp("fig12") / "figure12.csv"
-    return published.write_figure12(path, rows, FIG12_COMMAND)
+    rows = gnc.figure12_rows(path.parent / "codes", (0.5, 0.1), restarts=4, steps=200)
+    meta = tables.provenance(FIG12_COMMAND, started=tables.now(), wall_seconds=0.0)
+    return tables.write_table_and_sidecar(path, rows, tables.FIGURE12_COLUMNS, meta)
 
 
 def _size(fig):
@@ -198,6 +200,6 @@ def test_figure12_rows_and_tau_plot(fig12_table):
 
 def test_figure12_rows_rejects_bad_tau():
     with pytest.raises(ValueError, match="tau=-1.0"):
-        published.figure12_rows((-1.0,))
+        gnc.figure12_rows("unused", (-1.0,))
     with pytest.raises(ValueError, match="no temperature"):
-        published.figure12_rows(())
+        gnc.figure12_rows("unused", ())

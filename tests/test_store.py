@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from spherecodes import store, tables
+from spherecodes import tables
+from spherecodes.tables import store
 
 COLUMNS = ("objective", "d", "K", "value", "device")
 KEY = ("objective", "d", "K")

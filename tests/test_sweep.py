@@ -9,7 +9,7 @@ import pytest
 
 from spherecodes import tables
 from spherecodes.cli import main
-from spherecodes.sweep import run_sweep
+from spherecodes.tables.sweep import run_sweep
 
 BUDGET = ["--restarts", "8", "--steps", "300", "--quiet", "--no-plot"]
 
@@ -118,7 +118,7 @@ def test_bad_arguments(args, match, capsys, tmp_path):
 def test_remeasure_recomputes_from_codes(swept, tmp_path):
     import shutil
 
-    from spherecodes.sweep import remeasure
+    from spherecodes.tables.sweep import remeasure
 
     work = tmp_path / "copy"
     shutil.copytree(swept, work)

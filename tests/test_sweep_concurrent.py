@@ -19,7 +19,7 @@ import pytest
 
 import spherecodes
 from spherecodes import tables
-from spherecodes.sweep import CELL_KEY
+from spherecodes.tables.sweep import CELL_KEY
 
 BUDGET = ["--objective", "tammes", "--d", "2", "--restarts", "2", "--steps", "20"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spherecodes import tables
-from spherecodes.sweep import parse_range
+from spherecodes.tables.sweep import parse_range
 
 PINNED_SWEEP = (
     "objective",
@@ -35,6 +35,8 @@ PINNED_SWEEP = (
     "search_path",
     "neighbors",
     "converged",
+    "tammes_rattler_points",
+    "softmax_rattler_points",
     "tau",
     "lam",
     "restarts",
@@ -69,6 +71,27 @@ def test_roundtrip_types(tmp_path):
     assert back["max_inner"] == 0.1 + 0.2  # repr round-trips float64 exactly
     assert back["d"] == 3 and back["K"] == 7 and back["theorem39_valid"] is True
     assert math.isnan(back["rho_1vr"]) and back["tau"] != back["tau"]
+    assert back["tammes_rattler_points"] is None  # empty cell: not recorded
+
+
+def test_rattler_points_are_json_lists_of_indices(tmp_path):
+    rows = [{"K": 5, "tammes_rattler_points": [0, 3]}, {"K": 6, "tammes_rattler_points": []}]
+    path = tables.write_table(tmp_path / "t.csv", rows, ["K", "tammes_rattler_points"])
+    assert path.read_text().splitlines()[1] == '5,"[0, 3]"'
+    back = tables.read_table(path)
+    assert [r["tammes_rattler_points"] for r in back] == [[0, 3], []]
+
+
+def test_every_table_schema_has_types_for_its_nonfloat_columns():
+    """A column that holds text, ints or flags is declared, so it reads back as written."""
+    from spherecodes.tables import schema
+
+    declared = schema.INT_COLUMNS | schema.BOOL_COLUMNS | schema.STR_COLUMNS | schema.LIST_COLUMNS
+    for columns in (schema.SWEEP_COLUMNS, schema.COHN_KUMAR_COLUMNS, schema.TAMMES_COLUMNS,
+                    schema.GNC_FIGURES_COLUMNS, schema.EQUIVALENCE_COLUMNS):  # fmt: skip
+        for c in columns:
+            if c.endswith(("_file", "_method", "verdict", "reason", "device", "engine")):
+                assert c in declared, c
 
 
 def test_missing_columns_message(tmp_path):

@@ -2,9 +2,10 @@
 
 The GNC paper conjectures that a Softmax Code (largest rho_1vr) is a Tammes optimum.  For
 every cell (d, K) the best Tammes code and the best Softmax Code are searched from random
-starts through the same engine and budget rules (:func:`spherecodes.solvers.solve_grid`),
-polished, and measured exactly (:func:`spherecodes.report.measure_code`: rho_1vr with its
-certificate gap, minimal angle, rattlers of both kinds).  The verdict (:func:`verdict`):
+starts through the same engine and budget rules, by the sweep driver
+(:func:`spherecodes.tables.sweep.solve_cells`, directory ``<stem>_codes/`` beside the table),
+polished, and measured exactly (rho_1vr with its certificate gap, minimal angle, rattlers of
+both kinds).  The verdict (:func:`verdict`):
 
 * ``same optimum``: the Tammes code's rho_1vr equals the best Softmax Code's (within RHO_TOL),
   so the Tammes code is Softmax-optimal as far as the search can tell;
@@ -25,17 +26,17 @@ rho_1vr (``theorem33_rho_1vr``), which the Softmax search must reach.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from spherecodes import known, precision, tables
+from spherecodes import known, precision
 from spherecodes.errors import ParameterError
-from spherecodes.report import measure_code
+from spherecodes.tables import schema
+from spherecodes.tables.sweep import cell_rows, solve_cells
+from spherecodes.tables.tammes import best_known_tammes
 
 __all__ = [
     "ANGLE_TOL_DEG",
-    "EQUIVALENCE_COLUMNS",
     "GAP_TOL",
     "RHO_TOL",
     "VERDICTS",
@@ -45,36 +46,6 @@ __all__ = [
     "theorem33_rho_1vr",
     "verdict",
 ]
-
-#: Columns of ``tables/equivalence.csv``, in order.
-EQUIVALENCE_COLUMNS: tuple[str, ...] = (
-    "d",
-    "K",
-    "tammes_min_angle_deg",
-    "tammes_rho_1v1",
-    "tammes_rho_1vr",
-    "tammes_rho_1vr_gap",
-    "tammes_kkt_residual",
-    "tammes_tammes_rattlers",
-    "tammes_softmax_rattlers",
-    "tammes_starts",
-    "tammes_confirmations",
-    "best_known_min_angle_deg",
-    "softmax_rho_1vr",
-    "softmax_min_angle_deg",
-    "softmax_rho_1vr_gap",
-    "softmax_kkt_residual",
-    "softmax_tammes_rattlers",
-    "softmax_softmax_rattlers",
-    "softmax_starts",
-    "softmax_confirmations",
-    "theorem33_rho_1vr",
-    "verdict",
-    "reason",
-    "tammes_code_file",
-    "softmax_code_file",
-    "seconds",
-)
 
 VERDICTS = ("same optimum", "softmax better", "tammes code not a softmax code", "inconclusive")
 
@@ -137,18 +108,12 @@ def verdict(row: dict) -> tuple[str, str]:
     )
 
 
-def _measured(prefix: str, res, code_file: str) -> dict:
-    m = measure_code(res.code)
+def _measured(prefix: str, row: dict, code_file: str) -> dict:
+    """The `prefix`_* columns of one problem's measured sweep row."""
+    keep = ("min_angle_deg", "rho_1v1", "rho_1vr", "rho_1vr_gap", "kkt_residual",
+            "tammes_rattlers", "softmax_rattlers", "starts", "confirmations")  # fmt: skip
     return {
-        f"{prefix}_min_angle_deg": m["min_angle_deg"],
-        f"{prefix}_rho_1v1": m["rho_1v1"],
-        f"{prefix}_rho_1vr": m["rho_1vr"],
-        f"{prefix}_rho_1vr_gap": m["rho_1vr_gap"],
-        f"{prefix}_kkt_residual": res.kkt_residual,
-        f"{prefix}_tammes_rattlers": len(m["tammes_rattlers"]),
-        f"{prefix}_softmax_rattlers": len(m["softmax_rattlers"]),
-        f"{prefix}_starts": res.starts,
-        f"{prefix}_confirmations": res.confirmations,
+        **{f"{prefix}_{k}": row[k] for k in keep},
         f"{prefix}_code_file": code_file,
     }
 
@@ -156,24 +121,24 @@ def _measured(prefix: str, res, code_file: str) -> dict:
 @precision.float64
 def equivalence_rows(
     cells: Sequence[tuple[int, int]],
+    out_dir: str | Path,
     *,
     restarts: int = 512,
     seed: int = 0,
-    codes_dir: str | Path | None = None,
     reference_dir: str | Path | None = None,
     on_row: Callable[[dict], None] | None = None,
-    grid_solver: Callable | None = None,
+    cluster: str | None = None,
+    command: str = "",
 ) -> list[dict]:
-    """Return one row (columns :data:`EQUIVALENCE_COLUMNS`) per (d, K) cell, in input order.
+    """Return one row (columns :data:`~spherecodes.tables.schema.EQUIVALENCE_COLUMNS`) per
+    (d, K) cell, in input order.
 
-    Both objectives are solved over the whole grid by `grid_solver` (default
-    :func:`spherecodes.solvers.solve_grid`, which also seeds each cell from its neighbours in
-    K) with ``restarts`` as the per-cell budget of starts.  With `codes_dir`, both codes of
-    every cell are written there as ``{objective}_d{d}_K{K}.npy`` (the column gives the path
-    relative to the folder above `codes_dir`).  `reference_dir` holds best-known Tammes tables
-    (default: the package's copy of Sloane's d = 3 data).
+    Both objectives are solved over the whole grid into the sweep directory `out_dir` (on Ray
+    with `cluster`), with ``restarts`` as the per-cell budget of starts; the code-file columns
+    give each code's path relative to the folder holding `out_dir`.  `reference_dir` holds
+    best-known Tammes tables (default: the package's copy of Sloane's d = 3 data).
     """
-    from spherecodes.solvers import SolveConfig, solve_grid
+    from spherecodes.solvers import SolveConfig
 
     cells = [(int(d), int(K)) for d, K in cells]
     for d, K in cells:
@@ -183,42 +148,37 @@ def equivalence_rows(
             raise ParameterError("Ks", "{name}={v} is too small: need {name} >= 2", v=K)
     if restarts < 1:
         raise ParameterError("restarts", "{name}={v} is too small: need {name} >= 1", v=restarts)
-    solver = grid_solver or solve_grid
-    t0 = time.perf_counter()
-    out = {}
-    for objective in ("tammes", "softmax"):
-        cfg = SolveConfig(
-            objective=objective,
-            restarts=restarts,
-            seed=seed,
-            polish_max_variables=POLISH_MAX_VARIABLES,
+    folder = Path(out_dir)
+    jobs = [
+        (
+            SolveConfig(
+                objective=objective,
+                restarts=restarts,
+                seed=seed,
+                polish_max_variables=POLISH_MAX_VARIABLES,
+            ),
+            cells,
         )
-        out[objective] = {(r.d, r.K): r for r in solver(cells, cfg)}
-    share = (time.perf_counter() - t0) / max(len(cells), 1)
-    from spherecodes.equivalence import best_known_tammes
-
+        for objective in ("tammes", "softmax")
+    ]
+    solved = solve_cells(folder, jobs, command=command, cluster=cluster)
+    out = {objective: cell_rows(solved, objective) for objective in ("tammes", "softmax")}
     # {d: {K: (angle, proven)}}, each table read once
     best_known = {
         d: best_known_tammes(d, reference_dir=reference_dir) for d in {c[0] for c in cells}
     }
     rows = []
     for d, K in cells:
-        t1 = time.perf_counter()
         row: dict = {"d": d, "K": K}
-        files = {}
         for objective in ("tammes", "softmax"):
-            res = out[objective][(d, K)]
-            name = f"{objective}_d{d}_K{K}.npy"
-            if codes_dir is not None:
-                tables.atomic_save_npy(Path(codes_dir) / name, res.code)
-                files[objective] = f"{Path(codes_dir).name}/{name}"
-            row.update(_measured(objective, res, files.get(objective, "")))
+            r = out[objective][(d, K)]
+            row.update(_measured(objective, r, f"{folder.name}/{r['code_file']}"))
         best = best_known[d].get(K)
         row["best_known_min_angle_deg"] = None if best is None else best[0]
         row["theorem33_rho_1vr"] = theorem33_rho_1vr(d, K)
         row["verdict"], row["reason"] = verdict(row)
-        row["seconds"] = round(share + time.perf_counter() - t1, 3)
-        row = {c: row.get(c) for c in EQUIVALENCE_COLUMNS}
+        row["seconds"] = round(sum(float(out[o][(d, K)]["seconds"]) for o in out), 3)
+        row = {c: row.get(c) for c in schema.EQUIVALENCE_COLUMNS}
         rows.append(row)
         if on_row is not None:
             on_row(row)

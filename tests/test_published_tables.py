@@ -1,4 +1,5 @@
-"""Tests of the published-table builders (spherecodes.equivalence) and `spherecodes table`."""
+"""Tests of the published-table builders (spherecodes.tables: cohn_kumar, tammes, gnc) and
+`spherecodes table`."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spherecodes import equivalence as eq
-from spherecodes import hull, known, tables
+from spherecodes import bounds, hull, known, tables
+from spherecodes.tables import cohn_kumar as ck
+from spherecodes.tables import gnc, schema
+from spherecodes.tables import tammes as tm
 from spherecodes.cli import main
 
 # ----------------------------------------------------------------------------- pinned columns
 
 
 def test_cohn_kumar_columns_are_pinned():
-    assert eq.COHN_KUMAR_COLUMNS == (
+    assert schema.COHN_KUMAR_COLUMNS == (
         "name",
         "d",
         "K",
@@ -52,7 +55,7 @@ def test_cohn_kumar_columns_are_pinned():
 
 
 def test_tammes_columns_are_pinned():
-    assert eq.TAMMES_COLUMNS == (
+    assert schema.TAMMES_COLUMNS == (
         "d",
         "K",
         "max_inner",
@@ -74,11 +77,13 @@ def test_tammes_columns_are_pinned():
         "seed",
         "seconds",
         "device",
+        *schema.SOLVE_PROVENANCE,
+        "code_file",
     )
 
 
 def test_gnc_figures_columns_are_pinned():
-    assert eq.GNC_FIGURES_COLUMNS == (
+    assert schema.GNC_FIGURES_COLUMNS == (
         "figure",
         "d",
         "K",
@@ -96,11 +101,13 @@ def test_gnc_figures_columns_are_pinned():
         "seconds",
         "device",
         "reason",
+        *schema.SOLVE_PROVENANCE,
+        "code_file",
     )
 
 
 def test_shared_columns_mean_the_same_as_sweep():
-    shared = set(eq.COHN_KUMAR_COLUMNS) & set(tables.SWEEP_COLUMNS)
+    shared = set(schema.COHN_KUMAR_COLUMNS) & set(tables.SWEEP_COLUMNS)
     assert {"d", "K", "min_angle_deg", "rho_1v1", "rho_1vr", "rho_1vr_gap"} <= shared
 
 
@@ -126,7 +133,7 @@ def test_point_one_vs_rest_matches_hull_on_an_asymmetric_code(seed):
     code /= np.linalg.norm(code, axis=1, keepdims=True)
     ref = hull.one_vs_rest(code)
     for k in range(K):
-        p = eq.point_one_vs_rest(code, k)
+        p = hull.point_one_vs_rest(code, k)
         # Certificate: the gap of a min-norm point solved to rounding (errbounds derives it
         # from the support's condition number and the distance).
         bound = errbounds.certificate_gap(K, d, _support_condition(code, p), p.distance)
@@ -142,7 +149,7 @@ def test_point_one_vs_rest_matches_hull_on_an_asymmetric_code(seed):
 def test_orbit_representative_equals_all_points_on_the_600_cell():
     code = known.cell600()
     all_points = float(np.min(np.asarray(hull.one_vs_rest(code).distance)))
-    rep = eq.point_one_vs_rest(code, 0)
+    rep = hull.point_one_vs_rest(code, 0)
     # 600-cell: 12 neighbours at cos 36 deg; rho_1vr = 1 - cos(pi/5) = (3 - sqrt 5)/4.
     K, d = code.shape
     bound = errbounds.certificate_gap(K, d, 1.0, rep.distance)
@@ -157,24 +164,24 @@ def test_orbit_representative_equals_all_points_on_e8():
     code = known.e8_roots()
     dist = np.asarray(hull.one_vs_rest(code).distance)
     for k in (0, 17, 239):
-        assert abs(eq.point_one_vs_rest(code, k).distance - dist[k]) <= 1e-12
-    assert abs(eq.point_one_vs_rest(code, 0).distance - 0.5) <= 1e-14
+        assert abs(hull.point_one_vs_rest(code, k).distance - dist[k]) <= 1e-12
+    assert abs(hull.point_one_vs_rest(code, 0).distance - 0.5) <= 1e-14
 
 
 def test_neighbor_centroid_residual_is_zero_for_symmetric_codes_only():
-    assert eq.neighbor_centroid_residual(known.icosahedron()) <= 1e-14
-    assert eq.neighbor_centroid_residual(known.e8_roots(), [0, 5]) <= 1e-14
+    assert ck.neighbor_centroid_residual(known.icosahedron()) <= 1e-14
+    assert ck.neighbor_centroid_residual(known.e8_roots(), [0, 5]) <= 1e-14
     # Three points at 0, 60 and 180 degrees: point 0's only neighbour is off its axis.
     t = np.radians([0.0, 60.0, 180.0])
     tri = np.stack([np.cos(t), np.sin(t)], axis=1)
-    assert eq.neighbor_centroid_residual(tri) > 0.1
+    assert ck.neighbor_centroid_residual(tri) > 0.1
 
 
 def test_c11_lower_end_flag():
     # The square: rho_1v1 = sqrt 2, rho_1vr = 1 = rho_1v1^2 / 2.
-    assert eq.at_c11_lower_end(math.sqrt(2), 1.0)
+    assert bounds.at_c11_lower_end(math.sqrt(2), 1.0)
     # 0, 60, 180 degrees: rho_1v1 = 1 but rho_1vr = sqrt(3)/2 (point 60 to the diameter).
-    assert not eq.at_c11_lower_end(1.0, math.sqrt(3) / 2)
+    assert not bounds.at_c11_lower_end(1.0, math.sqrt(3) / 2)
 
 
 # ----------------------------------------------------------------------------- Cohn–Kumar
@@ -190,19 +197,20 @@ CLOSED_FORMS = {
 
 
 @pytest.fixture(scope="module")
-def ck_rows():
-    return {r["name"]: r for r in eq.cohn_kumar_rows(list(CLOSED_FORMS), restarts=0)}
+def ck_rows(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ck")
+    return {r["name"]: r for r in ck.cohn_kumar_rows(out, list(CLOSED_FORMS), restarts=0)}
 
 
 def test_cohn_kumar_rows_closed_forms(ck_rows):
     for name, want in CLOSED_FORMS.items():
         r = ck_rows[name]
-        assert tuple(r) == eq.COHN_KUMAR_COLUMNS
+        assert tuple(r) == schema.COHN_KUMAR_COLUMNS
         # Weak duality: the reported distance is within its gap of the truth, up to rounding.
         tol = r["rho_1vr_gap"] + errbounds.certificate_gap(r["K"], r["d"])
         assert abs(r["rho_1vr"] - want) <= tol, name
         assert 0 <= r["rho_1vr_gap"] <= errbounds.reported_gap(r["K"], r["d"]), name
-        assert r["rho_1vr_method"] == eq.METHOD_ALL
+        assert r["rho_1vr_method"] == ck.METHOD_ALL
         # Each is a transitive code whose neighbours' centroid is on the axis: h_k = w_k.
         assert r["c11_lower_end"] is True, name
         assert r["tammes_rattlers"] == 0 and r["softmax_rattlers"] == 0
@@ -219,68 +227,68 @@ def test_cohn_kumar_rows_inner_products_and_angles(ck_rows):
 def test_cohn_kumar_rows_local_check_returns(ck_rows):
     for name, r in ck_rows.items():
         assert r["local_method"].startswith("polish"), name
-        assert abs(r["local_rho_1vr"] - r["rho_1vr"]) <= eq.RETURN_TOL, name
+        assert abs(r["local_rho_1vr"] - r["rho_1vr"]) <= ck.RETURN_TOL, name
         assert r["random_rho_1vr"] is None and r["random_reason"]
-        assert r["verdict"] == eq.VERDICT_LOCAL, name
+        assert r["verdict"] == ck.VERDICT_LOCAL, name
 
 
-def test_cohn_kumar_large_code_uses_the_orbit_and_first_order_test():
-    rows = eq.cohn_kumar_rows(["isotropic q=3"], all_points_max_k=50, restarts=0)
+def test_cohn_kumar_large_code_uses_the_orbit_and_first_order_test(tmp_path):
+    rows = ck.cohn_kumar_rows(tmp_path, ["isotropic q=3"], all_points_max_k=50, restarts=0)
     r = rows[0]
-    assert r["rho_1vr_method"] == eq.METHOD_ORBIT
+    assert r["rho_1vr_method"] == ck.METHOD_ORBIT
     # Inner products -1/q, 1/q^2 with q = 3: rho_1vr = 1 - 1/9.
     assert abs(r["rho_1vr"] - 8 / 9) <= 1e-12 and r["c11_lower_end"]
     assert r["local_method"].startswith("first-order") and r["local_residual"] <= 1e-12
-    assert r["verdict"] == eq.VERDICT_LOCAL
+    assert r["verdict"] == ck.VERDICT_LOCAL
 
 
 def test_cohn_kumar_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown"):
-        eq.cohn_kumar_rows(["no such code"])
+        ck.cohn_kumar_rows("unused", ["no such code"])
 
 
 def test_verdict_flags_a_better_random_code():
     local = {"local_method": "polish", "local_rho_1vr": 0.5, "local_residual": 0.0}
-    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.6}) == "counterexample"
-    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.4}) == eq.VERDICT_LOCAL
-    assert eq._verdict(0.5, local, True, {"random_rho_1vr": 0.5 - 1e-12}) == eq.VERDICT_RANDOM
-    assert eq._verdict(0.5, local, True, {"random_rho_1vr": None}) == eq.VERDICT_LOCAL
+    assert ck._verdict(0.5, local, True, {"random_rho_1vr": 0.6}) == "counterexample"
+    assert ck._verdict(0.5, local, True, {"random_rho_1vr": 0.4}) == ck.VERDICT_LOCAL
+    assert ck._verdict(0.5, local, True, {"random_rho_1vr": 0.5 - 1e-12}) == ck.VERDICT_RANDOM
+    assert ck._verdict(0.5, local, True, {"random_rho_1vr": None}) == ck.VERDICT_LOCAL
     bad = {**local, "local_rho_1vr": 0.49}
-    assert eq._verdict(0.5, bad, True, {"random_rho_1vr": 0.4}).startswith("inconclusive")
+    assert ck._verdict(0.5, bad, True, {"random_rho_1vr": 0.4}).startswith("inconclusive")
 
 
 # ----------------------------------------------------------------------------- Tammes
 
 
-def test_tammes_rows_tiny_range_reaches_best_known():
-    rows = eq.tammes_rows(3, [4, 5, 6], restarts=16, steps=500)
+def test_tammes_rows_tiny_range_reaches_best_known(tmp_path):
+    rows = tm.tammes_rows(3, [4, 5, 6], tmp_path / "t_codes", restarts=16, steps=500)
     want = {4: math.degrees(math.acos(-1 / 3)), 5: 90.0, 6: 90.0}
     assert [r["K"] for r in rows] == [4, 5, 6]
     for r in rows:
-        assert tuple(r) == eq.TAMMES_COLUMNS
+        assert tuple(r) == schema.TAMMES_COLUMNS
         assert abs(r["min_angle_deg"] - want[r["K"]]) < 1e-6
         if r["best_known_min_angle_deg"] is not None:
             assert abs(r["angle_deficit_deg"]) < 1e-6
 
 
 def test_tammes_rows_write_codes_that_measure_as_the_rows(tmp_path):
-    from spherecodes.io import read_code
     from spherecodes.measures import min_angle_deg
 
-    rows = eq.tammes_rows(2, [5, 7], restarts=4, steps=300, codes_dir=tmp_path / "codes")
+    rows = tm.tammes_rows(2, [5, 7], tmp_path / "t_codes", restarts=4, steps=300)
     for r in rows:
-        code = read_code(tmp_path / "codes" / f"pack.2.{r['K']}.txt")
+        assert r["code_file"] == f"t_codes/codes/tammes_d2_K{r['K']}.npy"
+        assert r["engine"] in ("trust", "adam") and r["starts"] >= 1
+        code = np.load(tmp_path / r["code_file"])
         assert code.shape == (r["K"], 2)
         assert float(min_angle_deg(code)) == r["min_angle_deg"]  # exact round trip
         assert abs(r["min_angle_deg"] - 360 / r["K"]) < 1e-9  # the regular K-gon
 
 
 def test_remeasure_tammes_recomputes_from_the_codes(tmp_path):
-    codes = tmp_path / "t_codes"
-    rows = eq.tammes_rows(2, [6], restarts=2, steps=300, codes_dir=codes)
+    rows = tm.tammes_rows(2, [6], tmp_path / "t_codes", restarts=2, steps=300)
     path = tmp_path / "t.csv"
-    tables.write_table(path, [{**rows[0], "rho_1vr": -1.0, "rho_1vr_gap": 1.0}], eq.TAMMES_COLUMNS)
-    (fixed,) = eq.remeasure_tammes(path)
+    tables.write_table(path, [{**rows[0], "rho_1vr": -1.0, "rho_1vr_gap": 1.0}], schema.TAMMES_COLUMNS)
+    (fixed,) = tm.remeasure_tammes(path)
     # hexagon: 1 - cos(60 deg), within the reported gap (weak duality) plus rounding
     tol = fixed["rho_1vr_gap"] + errbounds.certificate_gap(6, 2)
     assert abs(fixed["rho_1vr"] - (1 - math.cos(math.radians(60)))) <= tol
@@ -290,42 +298,44 @@ def test_remeasure_tammes_recomputes_from_the_codes(tmp_path):
 
 
 def test_tammes_default_restarts_keep_the_work_per_cell():
-    assert [eq.tammes_restarts(K) for K in (4, 64)] == [512, 512]
+    assert [tm.tammes_restarts(K) for K in (4, 64)] == [512, 512]
     for K in range(65, 400):
-        r = eq.tammes_restarts(K)
-        assert r & (r - 1) == 0 and r >= eq.TAMMES_MIN_RESTARTS
-        assert r * K * K <= 512 * 64 * 64 or r == eq.TAMMES_MIN_RESTARTS
-        assert r <= eq.tammes_restarts(K - 1)
+        r = tm.tammes_restarts(K)
+        assert r & (r - 1) == 0 and r >= tm.TAMMES_MIN_RESTARTS
+        assert r * K * K <= 512 * 64 * 64 or r == tm.TAMMES_MIN_RESTARTS
+        assert r <= tm.tammes_restarts(K - 1)
 
 
 def test_best_known_reads_the_package_copy_or_a_reference_dir(ref_data, tmp_path):
-    best = eq.best_known_tammes(3)
+    best = tm.best_known_tammes(3)
     assert sorted(best) == list(range(4, 31))
     assert abs(best[4][0] - math.degrees(math.acos(-1 / 3))) < 1e-6
     assert best[13][1] == "yes" and best[15][1] == "no"
     # The package's copy is the test data's (both Sloane's table, verbatim).
-    assert eq.best_known_tammes(3, reference_dir=ref_data) == best
-    assert (eq.reference_data_dir() / "tammes_d3_best_known.csv").read_bytes() == (
+    assert tm.best_known_tammes(3, reference_dir=ref_data) == best
+    assert (tm.reference_data_dir() / "tammes_d3_best_known.csv").read_bytes() == (
         ref_data / "tammes_d3_best_known.csv"
     ).read_bytes()
-    assert eq.best_known_tammes(3, reference_dir=tmp_path) == {}
-    assert eq.best_known_tammes(4) == {}
+    assert tm.best_known_tammes(3, reference_dir=tmp_path) == {}
+    assert tm.best_known_tammes(4) == {}
     # Sloane's coordinate files too: the package's copies are the test data's, verbatim.
     for K in range(4, 31):
         name = f"sloane_d3/pack.3.{K}.txt"
-        assert (eq.reference_data_dir() / name).read_bytes() == (ref_data / name).read_bytes()
-    assert eq.reference_code(None, 3, 12).shape == (12, 3)
-    assert eq.reference_code(ref_data, 3, 12).shape == (12, 3)
-    assert eq.reference_code(tmp_path, 3, 12) is None
+        assert (tm.reference_data_dir() / name).read_bytes() == (ref_data / name).read_bytes()
+    assert tm.reference_code(None, 3, 12).shape == (12, 3)
+    assert tm.reference_code(ref_data, 3, 12).shape == (12, 3)
+    assert tm.reference_code(tmp_path, 3, 12) is None
 
 
 # ----------------------------------------------------------------------------- GNC figures
 
 
 def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
-    rows = eq.gnc_figures_rows([("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0)
+    rows = gnc.gnc_figures_rows(
+        "unused", [("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0
+    )
     r = rows[0]
-    assert tuple(r) == eq.GNC_FIGURES_COLUMNS
+    assert tuple(r) == schema.GNC_FIGURES_COLUMNS
     assert r["rho_1vr"] is None and r["reason"].startswith("not run")
     assert r["theorem39_lower"] < r["theorem39_upper"]
 
@@ -333,12 +343,13 @@ def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
 # ----------------------------------------------------------------------------- CLI
 
 
-def test_gnc_figures_big_cell_uses_neighbour_lists():
-    rows = eq.gnc_figures_rows(
-        [("x", 3, 30)], restarts=1, steps=1, max_work=1.0, large_steps=300, neighbors=6
+def test_gnc_figures_big_cell_uses_neighbour_lists(tmp_path):
+    rows = gnc.gnc_figures_rows(
+        tmp_path, [("x", 3, 30)], restarts=1, steps=1, max_work=1.0, large_steps=300, neighbors=6
     )
     r = rows[0]
-    assert "neighbour lists (m=6" in r["device"] and r["steps"] == 300 and r["restarts"] == 1
+    assert r["search_path"] == "neighbour lists" and r["neighbors"] == 6
+    assert r["steps"] == 300 and r["restarts"] == 1
     # An unconverged 300-step code: near-degenerate supports make the host re-solve's rounding
     # scale with a condition number the row does not carry (1.8e-11 seen against
     # hull.GAP_TOL = 1e-11), so this keeps the README's documented acceptance level of 1e-10.
@@ -356,8 +367,8 @@ def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
     assert rc == 0
     assert str(out) in capsys.readouterr().out
     header = out.read_text().splitlines()[0].split(",")
-    assert tuple(header) == eq.COHN_KUMAR_COLUMNS
-    rows = tables.read_table(out, required=eq.COHN_KUMAR_COLUMNS)
+    assert tuple(header) == schema.COHN_KUMAR_COLUMNS
+    rows = tables.read_table(out, required=schema.COHN_KUMAR_COLUMNS)
     assert rows[0]["name"] == "5-gon"
     assert abs(rows[0]["rho_1vr"] - (1 - math.cos(2 * math.pi / 5))) < 1e-12
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -398,17 +409,17 @@ def test_reference_config_classifies_by_congruence_then_angle():
     rng = np.random.default_rng(0)
     octa = np.vstack([np.eye(3), -np.eye(3)])
     q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-    assert eq.reference_config((octa @ q)[rng.permutation(6)], octa) == "sloane"
-    assert eq.reference_config(octa, None) is None
+    assert tm.reference_config((octa @ q)[rng.permutation(6)], octa) == "sloane"
+    assert tm.reference_config(octa, None) is None
     # K = 5: the square pyramid and the triangular bipyramid both reach 90 degrees.
     pyramid = np.vstack([[0, 0, 1.0], np.eye(3)[:2], -np.eye(3)[:2]])
     c, s = math.cos(2 * math.pi / 3), math.sin(2 * math.pi / 3)
     bipyramid = np.array([[0, 0, 1], [0, 0, -1], [1, 0, 0], [c, s, 0], [c, -s, 0]])
-    assert eq.reference_config(pyramid, bipyramid) == "same angle, other configuration"
+    assert tm.reference_config(pyramid, bipyramid) == "same angle, other configuration"
     tilted = pyramid.copy()
     tilted[0] = [0.1, 0.0, math.sqrt(0.99)]  # apex 84.3 degrees from (1, 0, 0)
-    assert eq.reference_config(tilted, bipyramid) == "worse"
-    assert eq.reference_config(bipyramid, tilted) == "better"
+    assert tm.reference_config(tilted, bipyramid) == "worse"
+    assert tm.reference_config(bipyramid, tilted) == "better"
 
 
 def test_reference_code_reads_pack_files(tmp_path):
@@ -416,10 +427,10 @@ def test_reference_code_reads_pack_files(tmp_path):
 
     octa = np.vstack([np.eye(3), -np.eye(3)])
     write_code(tmp_path / "pack.3.6.txt", octa)
-    ref = eq.reference_code(tmp_path, 3, 6)
+    ref = tm.reference_code(tmp_path, 3, 6)
     assert np.array_equal(ref, octa)
-    assert eq.reference_code(tmp_path, 3, 7) is None
-    assert eq.reference_config(octa[::-1], ref) == "sloane"
+    assert tm.reference_code(tmp_path, 3, 7) is None
+    assert tm.reference_config(octa[::-1], ref) == "sloane"
 
 
 @pytest.mark.slow
@@ -429,13 +440,13 @@ def test_tammes_rows_sloane_config_from_reference_dir(tmp_path):
     ref = tmp_path / "ref"
     ref.mkdir()
     write_code(ref / "pack.2.5.txt", known.kgon(5))  # the optimum for K = 5 in R^2
-    rows = eq.tammes_rows(2, [5, 6], restarts=4, steps=300, reference_dir=ref)
+    rows = tm.tammes_rows(2, [5, 6], tmp_path / "t", restarts=4, steps=300, reference_dir=ref)
     assert [r["sloane_config"] for r in rows] == ["sloane", None]  # no pack.2.6.txt
 
 
 @pytest.mark.slow
-def test_cohn_kumar_random_start_is_compared_with_the_known_code():
-    (row,) = eq.cohn_kumar_rows(["simplex d=3 K=4"], restarts=4, steps=300)
+def test_cohn_kumar_random_start_is_compared_with_the_known_code(tmp_path):
+    (row,) = ck.cohn_kumar_rows(tmp_path, ["simplex d=3 K=4"], restarts=4, steps=300)
     assert row["random_equivalent"].startswith("equivalent (tol ")
-    (row,) = eq.cohn_kumar_rows(["simplex d=3 K=4"], restarts=0)
+    (row,) = ck.cohn_kumar_rows(tmp_path, ["simplex d=3 K=4"], restarts=0)
     assert row["random_equivalent"] is None

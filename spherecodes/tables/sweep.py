@@ -1,7 +1,10 @@
-"""Sweeps over (d, K) grids: grid -> buckets -> batched solve -> exact measures -> rows.
+"""The sweep driver: cells -> batched solve -> exact measures -> committed rows and code files.
 
-``run_sweep`` is what ``spherecodes sweep`` calls, and what a notebook calls.  It writes
-``DIR/results.csv`` (columns ``tables.SWEEP_COLUMNS``), ``DIR/codes/{objective}_d{d}_K{K}.npy``
+:func:`solve_cells` is the one driver: every table of the toolkit solves its cells through it
+(the published-table builders keep its directory beside their table, ``<stem>_codes/``), so
+resume, atomic writes and code-file naming are the same everywhere.  :func:`run_sweep` is what
+``spherecodes sweep`` calls, and what a notebook calls: a grid of objectives x d x K.  It writes
+``DIR/results.csv`` (columns ``schema.SWEEP_COLUMNS``), ``DIR/codes/{objective}_d{d}_K{K}.npy``
 and ``DIR/run.json``.  Each finished cell is committed as soon as it is measured: under the
 directory's lock (:mod:`spherecodes.store`) its code file is written atomically, then its row
 is merged into results.csv by the key :data:`CELL_KEY`.  So several processes may sweep into
@@ -29,10 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes import precision, store, tables
+from spherecodes import precision
 from spherecodes.errors import ParameterError
-from spherecodes.report import measure_code
 from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, solve_grid
+from spherecodes.tables import schema, store
+from spherecodes.tables.rows import measure_columns, result_row, settings_columns, want_neighbors
 
 #: Settings that must match for an existing row to count as finished.
 _SETTING_COLUMNS = ("restarts", "steps", "seed", "tau", "lam")
@@ -84,58 +88,14 @@ def code_file_name(objective: str, d: int, K: int) -> str:
     return f"{objective}_d{d}_K{K}.npy"
 
 
-def measure_columns(code) -> dict:
-    """Return the exact measure columns of a results.csv row for `code` (rattlers as counts)."""
-    m = measure_code(code)
-    out = {k: v for k, v in m.items() if k not in ("d", "K")}
-    out["tammes_rattlers"] = len(m["tammes_rattlers"])
-    out["softmax_rattlers"] = len(m["softmax_rattlers"])
-    return out
-
-
 def cell_measures(result: CellResult) -> dict:
-    """Return :func:`measure_columns` of a solved cell's code (what a cluster worker sends)."""
+    """Return :func:`~spherecodes.tables.rows.measure_columns` of a solved cell's code (what a
+    cluster worker sends back beside the result)."""
     return measure_columns(result.code)
 
 
-def result_row(
-    result: CellResult,
-    config: SolveConfig,
-    code_file: str = "",
-    *,
-    measures: dict | None = None,
-    node: str | None = None,
-) -> dict:
-    """Return the results.csv row of one solved cell: exact float64 measures plus provenance.
-
-    `measures` are :func:`measure_columns` of the code when already computed (on a cluster
-    worker); `node` the host that solved it (default: this one).
-    """
-    return {
-        "objective": result.objective,
-        "d": result.d,
-        "K": result.K,
-        **(measure_columns(result.code) if measures is None else measures),
-        "value": result.value,
-        "kkt_residual": result.kkt_residual,
-        "success_rate": result.success_rate,
-        "engine": result.engine,
-        "starts": result.starts,
-        "confirmations": result.confirmations,
-        "found_by": result.found_by,
-        "search_path": result.search_path,
-        "neighbors": result.neighbors,
-        "converged": result.converged,
-        **result_row_settings(config),
-        "seconds": result.seconds,
-        "device": result.device,
-        "code_file": code_file,
-        "node": socket.gethostname() if node is None else node,
-    }
-
-
 def _same_settings(row: dict, config: SolveConfig) -> bool:
-    want = result_row_settings(config)
+    want = settings_columns(config)
     for k in _SETTING_COLUMNS:
         a, b = row.get(k), want[k]
         if isinstance(b, float) or b is None:
@@ -149,22 +109,6 @@ def _same_settings(row: dict, config: SolveConfig) -> bool:
     m = row.get("neighbors")
     m = 0 if m is None or (isinstance(m, float) and math.isnan(m)) else int(m)
     return m == want_neighbors(config, int(row["K"]))
-
-
-def want_neighbors(config: SolveConfig, K: int) -> int:
-    """Return the neighbour-list length a cell with K points is searched with (0: all pieces)."""
-    return min(config.neighbors, K - 1) if config.neighbors else 0
-
-
-def result_row_settings(config: SolveConfig) -> dict:
-    """Return the setting columns a row made under `config` carries."""
-    return {
-        "restarts": config.restarts,
-        "steps": config.steps,
-        "seed": config.seed,
-        "tau": config.tau if config.objective in ("ce", "wd") else None,
-        "lam": config.lam if config.objective == "wd" else None,
-    }
 
 
 class _Progress:
@@ -188,6 +132,116 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+@precision.float64
+def solve_cells(
+    out_dir: str | Path,
+    jobs: Sequence[tuple[SolveConfig, Sequence[tuple[int, int]]]],
+    *,
+    quiet: bool = True,
+    command: str = "",
+    on_row: Callable[[dict], None] | None = None,
+    cluster: str | None = None,
+    run_fields: dict | None = None,
+) -> list[dict]:
+    """Solve every cell of `jobs` ((config, cells) pairs) into the sweep directory `out_dir`
+    and return all rows of its results.csv, in (objective, d, K) order.
+
+    Each cell is committed as soon as it is measured (code file ``codes/{objective}_d{d}_K{K}
+    .npy``, row merged into results.csv under the directory's lock); a cell already present
+    with the same settings and its code file is skipped, so an interrupted run resumes.
+    ``on_row`` sees each new row; ``cluster`` solves on Ray (an address for
+    :func:`spherecodes.cluster.connect`; an open Ray connection is used as it is).
+    ``run_fields`` go into this writer's record in ``run.json``.
+    """
+    out = Path(out_dir)
+    (out / "codes").mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    rows: dict[tuple, dict] = {}
+    if csv_path.exists():
+        for r in store.read_table(csv_path, required=schema.SWEEP_REQUIRED):
+            rows[tuple(r[c] for c in CELL_KEY)] = r
+
+    with contextlib.ExitStack() as stack:
+        cluster_record = None
+        if cluster is not None:
+            from spherecodes import cluster as ray_cluster  # imports Ray: only when asked to
+
+            cluster_record = {
+                "address": cluster,
+                **stack.enter_context(ray_cluster.connect(cluster)),
+            }
+        t0 = time.perf_counter()
+        started = store.now()
+        run = {
+            "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            **store.provenance(command, started=started, wall_seconds=0.0),
+            **(run_fields or {}),
+            "cluster": cluster_record,
+            "end": None,
+            "cells_solved": 0,
+        }
+        with store.locked(out):
+            store.record_run(out / "run.json", run)
+
+        todos = []
+        for config, cells in jobs:
+            obj = config.objective
+            todo = [
+                (int(d), int(K))
+                for d, K in cells
+                if not (
+                    (obj, d, K) in rows
+                    and _same_settings(rows[(obj, d, K)], config)
+                    and (out / "codes" / code_file_name(obj, d, K)).exists()
+                )
+            ]
+            todos.append((config, todo))
+
+        def commit(res: CellResult, config: SolveConfig, measures=None, node=None) -> None:
+            name = code_file_name(res.objective, res.d, res.K)
+            row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
+            commit_cell(out, row, res.code)
+            run["cells_solved"] += 1
+            progress.done()
+            if on_row is not None:
+                on_row(row)
+
+        progress = _Progress(sum(len(t) for _, t in todos), quiet)
+        try:
+            for config, todo in todos:
+                if not todo:
+                    continue
+                if cluster is None:
+                    solve_grid(
+                        todo,
+                        config,
+                        on_bucket=progress.bucket,
+                        on_result=lambda res, config=config: commit(res, config),
+                    )
+                    continue
+                n_nodes = len(cluster_record["nodes"])
+                progress.bucket(f"{config.objective} on Ray ({n_nodes} node(s))", len(todo))
+                # Workers measure too: the driver only writes, so it keeps up with many nodes.
+                for s in ray_cluster.solve_on_ray(todo, config, finish=cell_measures):
+                    commit(s.result, config, s.extra, s.node)
+        finally:
+            progress.close()
+        run["end"] = store.now()
+        run["wall_seconds"] = round(time.perf_counter() - t0, 3)
+        with store.locked(out):
+            store.record_run(out / "run.json", run)
+            # The table always exists after a run, even if every cell was skipped; the rows
+            # returned include every other writer's cells committed so far.
+            return _merge(out, [])
+
+
+def cell_rows(rows: Sequence[dict], objective: str) -> dict[tuple[int, int], dict]:
+    """Return {(d, K): row} of the sweep rows of `objective`."""
+    return {(int(r["d"]), int(r["K"])): r for r in rows if r["objective"] == objective}
 
 
 @precision.float64
@@ -228,114 +282,39 @@ def run_sweep(
         raise ParameterError("objectives", "{name} names no objective")
     for d in ds:
         if d < 2:
-            raise ValueError(f"d={d} is too small: need d >= 2")
+            raise ParameterError("ds", "d={v} is too small: need d >= 2", v=d)
     for K in Ks:
         if K < 2:
-            raise ValueError(f"K={K} is too small: a code needs K >= 2 points")
-    out = Path(out_dir)
-    (out / "codes").mkdir(parents=True, exist_ok=True)
-    csv_path = out / "results.csv"
-    rows: dict[tuple, dict] = {}
-    if csv_path.exists():
-        for r in tables.read_table(csv_path, required=tables.SWEEP_REQUIRED):
-            rows[tuple(r[c] for c in CELL_KEY)] = r
-
-    with contextlib.ExitStack() as stack:
-        cluster_record = None
-        if cluster is not None:
-            from spherecodes import cluster as ray_cluster  # imports Ray: only when asked to
-
-            cluster_record = {
-                "address": cluster,
-                **stack.enter_context(ray_cluster.connect(cluster)),
-            }
-        t0 = time.perf_counter()
-        run = {
-            "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "command": command,
-            "objectives": list(objectives),
-            "d": list(ds),
-            "K": list(Ks),
-            "seed": seed,
-            "restarts": restarts,
-            "steps": steps,
-            "tau": tau,
-            "lam": lam,
-            "neighbors": neighbors,
-            "versions": tables.versions(),
-            "devices": tables.devices(),
-            "cluster": cluster_record,
-            "start": tables.now(),
-            "end": None,
-            "cells_solved": 0,
-        }
-        with store.locked(out):
-            store.record_run(out / "run.json", run)
-
-        configs = []
-        for obj in objectives:
-            kw = {"objective": obj, "seed": seed}
-            if restarts is not None:
-                kw["restarts"] = restarts
-            if steps is not None:
-                kw["steps"] = steps
-            if tau is not None:
-                kw["tau"] = tau
-            if lam is not None:
-                kw["lam"] = lam
-            if neighbors:
-                kw["neighbors"] = neighbors
-            config = SolveConfig(**kw)
-            todo = [
-                (d, K)
-                for d in ds
-                for K in Ks
-                if not (
-                    (obj, d, K) in rows
-                    and _same_settings(rows[(obj, d, K)], config)
-                    and (out / "codes" / code_file_name(obj, d, K)).exists()
-                )
-            ]
-            configs.append((config, todo))
-
-        def commit(res: CellResult, config: SolveConfig, measures=None, node=None) -> None:
-            name = code_file_name(res.objective, res.d, res.K)
-            row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
-            commit_cell(out, row, res.code)
-            run["cells_solved"] += 1
-            progress.done()
-            if on_row is not None:
-                on_row(row)
-
-        progress = _Progress(sum(len(t) for _, t in configs), quiet)
-        try:
-            for config, todo in configs:
-                if not todo:
-                    continue
-                if cluster is None:
-                    solve_grid(
-                        todo,
-                        config,
-                        on_bucket=progress.bucket,
-                        on_result=lambda res, config=config: commit(res, config),
-                    )
-                    continue
-                n_nodes = len(cluster_record["nodes"])
-                progress.bucket(f"{config.objective} on Ray ({n_nodes} node(s))", len(todo))
-                # Workers measure too: the driver only writes, so it keeps up with many nodes.
-                for s in ray_cluster.solve_on_ray(todo, config, finish=cell_measures):
-                    commit(s.result, config, s.extra, s.node)
-        finally:
-            progress.close()
-        run["end"] = tables.now()
-        run["wall_seconds"] = round(time.perf_counter() - t0, 3)
-        with store.locked(out):
-            store.record_run(out / "run.json", run)
-            # The table always exists after a run, even if every cell was skipped; the rows
-            # returned include every other writer's cells committed so far.
-            return _merge(out, [])
+            raise ParameterError("Ks", "K={v} is too small: a code needs K >= 2 points", v=K)
+    jobs = []
+    for obj in objectives:
+        kw = {"objective": obj, "seed": seed}
+        for name, v in (("restarts", restarts), ("steps", steps), ("tau", tau), ("lam", lam)):
+            if v is not None:
+                kw[name] = v
+        if neighbors:
+            kw["neighbors"] = neighbors
+        jobs.append((SolveConfig(**kw), [(d, K) for d in ds for K in Ks]))
+    fields = {
+        "objectives": list(objectives),
+        "d": list(ds),
+        "K": list(Ks),
+        "seed": seed,
+        "restarts": restarts,
+        "steps": steps,
+        "tau": tau,
+        "lam": lam,
+        "neighbors": neighbors,
+    }
+    return solve_cells(
+        out_dir,
+        jobs,
+        quiet=quiet,
+        command=command,
+        on_row=on_row,
+        cluster=cluster,
+        run_fields=fields,
+    )
 
 
 def _row_order(row: dict) -> tuple:
@@ -350,7 +329,7 @@ def commit_cell(out_dir: str | Path, row: dict, code) -> list[dict]:
     ``row["code_file"]`` atomically, then the row merged into results.csv; return all rows."""
     out = Path(out_dir)
     with store.locked(out):
-        tables.atomic_save_npy(out / row["code_file"], code)
+        store.atomic_save_npy(out / row["code_file"], code)
         return _merge(out, [row])
 
 
@@ -359,10 +338,10 @@ def _merge(out: Path, rows: list[dict]) -> list[dict]:
     return store.merge_table(
         out / "results.csv",
         rows,
-        tables.SWEEP_COLUMNS,
+        schema.SWEEP_COLUMNS,
         CELL_KEY,
         sort_key=_row_order,
-        optional=tables.SWEEP_ADDED_COLUMNS,
+        optional=schema.SWEEP_ADDED_COLUMNS,
     )
 
 
@@ -384,9 +363,10 @@ def remeasure(out_dir: str | Path) -> list[dict]:
     if not csv_path.is_file():
         raise ValueError(f"table {csv_path} does not exist")
     with store.locked(out):
-        rows = tables.read_table(csv_path, required=tables.SWEEP_REQUIRED)
+        rows = store.read_table(csv_path, required=schema.SWEEP_REQUIRED)
         for row in rows:
-            row.setdefault("node", None)  # a table written before the node column
+            for c in schema.SWEEP_ADDED_COLUMNS:  # a table written before these columns
+                row.setdefault(c, None)
             row.update(measure_columns(load_code(out / row["code_file"])))
-        tables.write_table(csv_path, rows, tables.SWEEP_COLUMNS)
+        store.write_table(csv_path, rows, schema.SWEEP_COLUMNS)
     return rows

@@ -13,7 +13,7 @@ import errbounds
 import numpy as np
 import pytest
 
-from spherecodes import conjecture as cj
+from spherecodes.tables import equivalence as cj
 from spherecodes import tables
 from spherecodes.cli import main
 
@@ -83,7 +83,7 @@ def test_table_command_writes_rows_codes_and_sidecar(tmp_path, capsys):
     rc = main(["table", "equivalence", "--d", "2:3", "--K", "4,5", "--restarts", "16",
                "--out", str(out)])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
-    rows = tables.read_table(out, required=cj.EQUIVALENCE_COLUMNS)
+    rows = tables.read_table(out, required=tables.EQUIVALENCE_COLUMNS)
     # d = 2: K = 4 (square) and 5 (pentagon); d = 3: K = 5 (K = 4 < d + 2 is left out)
     assert [(r["d"], r["K"]) for r in rows] == [(2, 4), (2, 5), (3, 5)]
     for r in rows:

@@ -1,0 +1,75 @@
+"""Tables: schemas, the store, result -> row, the sweep driver and the published-table builders.
+
+Reading and writing tables (this package's top level: :mod:`.schema` and :mod:`.store`) needs
+NumPy only; the modules that solve (:mod:`.sweep`, the builders :mod:`.cohn_kumar`,
+:mod:`.tammes`, :mod:`.gnc`, :mod:`.equivalence`, registered by name in :mod:`.build`) are
+imported where they are used, so reading a CSV or drawing a plot does not import JAX.
+"""
+
+from spherecodes.tables.schema import (
+    COHN_KUMAR_COLUMNS,
+    EQUIVALENCE_COLUMNS,
+    FIGURE12_COLUMNS,
+    GNC_FIGURES_COLUMNS,
+    MEASURE_KEYS,
+    RATTLER_POINTS,
+    SOLVE_PROVENANCE,
+    SWEEP_ADDED_COLUMNS,
+    SWEEP_COLUMNS,
+    SWEEP_REQUIRED,
+    TAMMES_COLUMNS,
+)
+from spherecodes.tables.store import (
+    atomic_save_npy,
+    atomic_write_bytes,
+    atomic_write_text,
+    devices,
+    find_sidecar,
+    format_csv,
+    locked,
+    merge_rows,
+    merge_table,
+    now,
+    provenance,
+    read_runs,
+    read_table,
+    record_run,
+    sidecar_path,
+    versions,
+    write_sidecar,
+    write_table,
+    write_table_and_sidecar,
+)
+
+__all__ = [
+    "COHN_KUMAR_COLUMNS",
+    "EQUIVALENCE_COLUMNS",
+    "FIGURE12_COLUMNS",
+    "GNC_FIGURES_COLUMNS",
+    "MEASURE_KEYS",
+    "RATTLER_POINTS",
+    "SOLVE_PROVENANCE",
+    "SWEEP_ADDED_COLUMNS",
+    "SWEEP_COLUMNS",
+    "SWEEP_REQUIRED",
+    "TAMMES_COLUMNS",
+    "atomic_save_npy",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "devices",
+    "find_sidecar",
+    "format_csv",
+    "locked",
+    "merge_rows",
+    "merge_table",
+    "now",
+    "provenance",
+    "read_runs",
+    "read_table",
+    "record_run",
+    "sidecar_path",
+    "versions",
+    "write_sidecar",
+    "write_table",
+    "write_table_and_sidecar",
+]
