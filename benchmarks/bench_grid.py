@@ -22,10 +22,10 @@ from pathlib import Path
 
 import jax
 
-from spherecodes.tables.tammes import best_known_tammes
 from spherecodes.measures import min_angle_deg
 from spherecodes.solvers import SolveConfig, solve, solve_grid
 from spherecodes.tables.sweep import parse_range
+from spherecodes.tables.tammes import best_known_tammes
 
 jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
 

@@ -13,9 +13,9 @@ import errbounds
 import numpy as np
 import pytest
 
-from spherecodes.tables import equivalence as cj
 from spherecodes import tables
 from spherecodes.cli import main
+from spherecodes.tables import equivalence as cj
 
 
 def _row(**kw) -> dict:

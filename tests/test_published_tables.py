@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spherecodes import bounds, hull, known, tables
+from spherecodes.cli import main
 from spherecodes.tables import cohn_kumar as ck
 from spherecodes.tables import gnc, schema
 from spherecodes.tables import tammes as tm
-from spherecodes.cli import main
 
 # ----------------------------------------------------------------------------- pinned columns
 
@@ -287,7 +287,9 @@ def test_tammes_rows_write_codes_that_measure_as_the_rows(tmp_path):
 def test_remeasure_tammes_recomputes_from_the_codes(tmp_path):
     rows = tm.tammes_rows(2, [6], tmp_path / "t_codes", restarts=2, steps=300)
     path = tmp_path / "t.csv"
-    tables.write_table(path, [{**rows[0], "rho_1vr": -1.0, "rho_1vr_gap": 1.0}], schema.TAMMES_COLUMNS)
+    tables.write_table(
+        path, [{**rows[0], "rho_1vr": -1.0, "rho_1vr_gap": 1.0}], schema.TAMMES_COLUMNS
+    )
     (fixed,) = tm.remeasure_tammes(path)
     # hexagon: 1 - cos(60 deg), within the reported gap (weak duality) plus rounding
     tol = fixed["rho_1vr_gap"] + errbounds.certificate_gap(6, 2)
