@@ -1,8 +1,15 @@
 """The points of one d = 2 or d = 3 code: the unit circle or three views of the sphere, with
-contacts and rattlers marked."""
+contacts and rattlers marked.
+
+Everything measured comes from the table row: the minimal angle (``min_angle_deg``) and the
+rattlers (``tammes_rattler_points``, ``softmax_rattler_points``: 0-based point indices).  Only
+drawing geometry is computed here, with NumPy: the pairwise angles that pick the contacts to
+draw, and the arcs and views.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -10,10 +17,27 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from spherecodes import precision
-from spherecodes.plots.common import caption, check_rows, new_figure, option_int
+from spherecodes.plots.common import (
+    CODE_MEASURE_COLUMNS,
+    WRITTEN_BY,
+    caption,
+    check_rows,
+    is_empty,
+    new_figure,
+    option_int,
+)
+from spherecodes.validation import validate_code
 
-__all__ = ["plot_code"]
+__all__ = ["CONTACT_TOL_DEG", "plot_code"]
+
+#: Default tolerance (degrees) above the minimal angle for a pair to be drawn as a contact; the
+#: same as the rattler tolerance of the measurements (spherecodes.measures.RATTLER_TOL_DEG).
+CONTACT_TOL_DEG = 1e-6
+
+# The row's minimal angle and the code file's must agree this well (degrees): both are float64
+# evaluations of 2 atan2(|a - b|, |a + b|) on the same rows, off by ~1e-13 degrees for d <= 3,
+# while a different code differs by far more.  A larger gap means the file is not the row's.
+_SAME_CODE_TOL_DEG = 1e-6
 
 
 def _pair_angles_deg(code: np.ndarray) -> np.ndarray:
@@ -42,17 +66,47 @@ def _orthonormal_pair(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, np.cross(n, a)
 
 
-def _mask(indices_or_mask, K: int) -> np.ndarray:
-    """Return a (K,) bool mask from either a bool mask or a list of indices."""
-    arr = np.asarray(indices_or_mask)
-    if arr.dtype == bool and arr.shape == (K,):
-        return arr
-    out = np.zeros(K, dtype=bool)
-    out[arr.astype(np.int64)] = True
-    return out
+def _measure(row: Mapping, column: str, where: str):
+    """Return `row[column]`; ValueError naming the column and its writer when it is empty."""
+    value = row.get(column)
+    if is_empty(value):
+        raise ValueError(
+            f"cannot draw a 'code' plot: row (objective {row['objective']}, d={row['d']}, "
+            f"K={row['K']}) of {where} has no {column} (the table predates the column); it is "
+            f"written by {WRITTEN_BY['code']}"
+        )
+    return value
 
 
-@precision.float64
+def _point_mask(value, column: str, K: int, where: str) -> np.ndarray:
+    """Return a (K,) bool mask of the points listed in a rattler column's cell: a list of 0-based
+    indices, or its JSON text such as "[0, 3]" ("[]": none)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in value
+    ):
+        raise ValueError(
+            f"column {column} of {where} holds {value!r}: expected a list of 0-based point "
+            f"indices such as [0, 3] (written by {WRITTEN_BY['code']})"
+        )
+    idx = np.asarray(value, dtype=np.int64).reshape(-1)
+    bad = idx[(idx < 0) | (idx >= K)]
+    if bad.size:
+        raise ValueError(
+            f"column {column} of {where} lists point {int(bad[0])}, outside 0..{K - 1} (the "
+            f"code has K={K} points)"
+        )
+    mask = np.zeros(K, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
 def plot_code(
     rows: Sequence[Mapping],
     *,
@@ -67,20 +121,22 @@ def plot_code(
     dpi: float = 100,
 ) -> Figure:
     """Return a Figure of the points of one d = 2 or d = 3 code from a sweep table: the unit
-    circle or three views of the sphere, contacts (pairs within `contact_tol_deg` degrees of the
-    minimal angle), Tammes rattlers (no contact) and softmax rattlers marked.
+    circle or three views of the sphere, contacts, Tammes rattlers and softmax rattlers marked.
 
     The row is the first one (in table order) matching `objective`, `d` and `K` with d in
-    {2, 3}; its ``code_file`` is read relative to `base_dir` (the table's folder).
+    {2, 3}; its ``code_file`` is read relative to `base_dir` (the table's folder).  Nothing is
+    measured here: the minimal angle and the rattlers are the row's ``min_angle_deg``,
+    ``tammes_rattler_points`` and ``softmax_rattler_points`` (0-based indices; a list or its
+    JSON text); a row without them raises ValueError.  `contact_tol_deg` (default
+    :data:`CONTACT_TOL_DEG`) only chooses which pairs are drawn as contacts: those within it of
+    the row's minimal angle; it does not change the rattlers, which the table fixed.
     """
-    from spherecodes import hull, measures
-    from spherecodes.sphere import validate_code
-
     rows = check_rows(rows, "code", source)
+    where = f"table {source}" if source else "the rows"
     d, K = option_int("d", d), option_int("K", K)
     if d is not None and d not in (2, 3):
         raise ValueError(f"option d={d} cannot be drawn: the 'code' kind draws d = 2 or d = 3")
-    tol = measures.RATTLER_TOL_DEG if contact_tol_deg is None else float(contact_tol_deg)
+    tol = CONTACT_TOL_DEG if contact_tol_deg is None else float(contact_tol_deg)
     if not (math.isfinite(tol) and tol >= 0):
         raise ValueError(f"option contact_tol_deg={contact_tol_deg!r} must be a finite angle >= 0")
     cands = [
@@ -99,19 +155,34 @@ def plot_code(
             f"d={d}, K={K} with d in (2, 3); it has (objective, d, K) = {have}"
         )
     row = cands[0]
+    cell = f"row (objective {row['objective']}, d={row['d']}, K={row['K']}) of {where}"
+    theta, tammes_cell, softmax_cell = (_measure(row, c, where) for c in CODE_MEASURE_COLUMNS)
+    theta = float(theta)
+    if not 0.0 <= theta <= 180.0:
+        raise ValueError(f"min_angle_deg={theta!r} of {cell} is not an angle in [0, 180] degrees")
     path = Path(base_dir) / str(row["code_file"])
     if not path.is_file():
         raise ValueError(
             f"code file {path} (row {row['objective']}, d={row['d']}, K={row['K']}) does not exist"
         )
     code = validate_code(np.load(path, allow_pickle=False), name=str(path))
+    if code.shape != (int(row["K"]), int(row["d"])):
+        raise ValueError(
+            f"code file {path} has shape {code.shape}, but its {cell} says (K, d) = "
+            f"({row['K']}, {row['d']})"
+        )
     K, d = code.shape
 
     ang = _pair_angles_deg(code)
-    theta = float(measures.min_angle_deg(code))
+    if abs(float(ang.min()) - theta) > _SAME_CODE_TOL_DEG:
+        raise ValueError(
+            f"code file {path} has minimal angle {float(ang.min())!r} deg, but its {cell} says "
+            f"min_angle_deg={theta!r} (they differ by more than {_SAME_CODE_TOL_DEG:g} deg): the "
+            "file is not the code the row measured"
+        )
     contacts = np.argwhere(np.triu(ang <= theta + tol, 1))
-    tammes = _mask(measures.tammes_rattlers(code, tol_deg=tol), K)
-    softmax = _mask(hull.softmax_rattlers(code), K)
+    tammes = _point_mask(tammes_cell, CODE_MEASURE_COLUMNS[1], K, cell)
+    softmax = _point_mask(softmax_cell, CODE_MEASURE_COLUMNS[2], K, cell)
     plain = ~tammes & ~softmax
 
     contact_label = f"contact (angle <= min angle + {tol:g} deg)"
@@ -215,8 +286,9 @@ def plot_code(
         fig.suptitle(title, fontsize=10)
     caption(
         fig,
-        f"d = {d}, K = {K}, objective {row['objective']}, code {row['code_file']}; contacts and "
-        f"Tammes rattlers with tolerance {tol:g} deg",
+        f"d = {d}, K = {K}, objective {row['objective']}, code {row['code_file']}; contacts: "
+        f"pairs within {tol:g} deg of the minimal angle; minimal angle and rattlers from the "
+        "table's min_angle_deg, tammes_rattler_points and softmax_rattler_points",
         command,
         source,
     )

@@ -3,6 +3,7 @@ canvas, the caption line and small row helpers (no drawing of data here)."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -13,11 +14,14 @@ from matplotlib.figure import Figure
 from spherecodes import tables
 
 __all__ = [
+    "CODE_MEASURE_COLUMNS",
     "COLORS",
     "KINDS",
     "REQUIRED_COLUMNS",
+    "WRITTEN_BY",
     "caption",
     "check_rows",
+    "is_empty",
     "most_common",
     "new_figure",
     "objective_order",
@@ -32,6 +36,14 @@ KINDS: tuple[str, ...] = ("bounds", "bounds-K", "grid", "tau", "code")
 
 _SWEEP_CORE = ("objective", "d", "K", "rho_1v1", "rho_1vr")
 
+#: What the ``code`` kind draws as measured (never recomputed): the minimal angle in degrees and
+#: the Tammes and softmax rattlers as lists of 0-based point indices.
+CODE_MEASURE_COLUMNS: tuple[str, ...] = (
+    "min_angle_deg",
+    "tammes_rattler_points",
+    "softmax_rattler_points",
+)
+
 #: Columns each kind reads (a table lacking one of them cannot be drawn as that kind).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "bounds": _SWEEP_CORE,
@@ -39,7 +51,16 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "grid": _SWEEP_CORE + ("theorem39_upper", "theorem39_valid", "levenshtein_min_angle_deg"),
     # The Figure 12 table's data columns (its run settings are not needed to draw it).
     "tau": tables.FIGURE12_COLUMNS[: tables.FIGURE12_COLUMNS.index("restarts")],
-    "code": ("objective", "d", "K", "code_file"),
+    "code": ("objective", "d", "K", "code_file") + CODE_MEASURE_COLUMNS,
+}
+
+#: The command that writes each kind's columns (named in the error for a table lacking them).
+WRITTEN_BY: dict[str, str] = {
+    "bounds": "`spherecodes sweep`",
+    "bounds-K": "`spherecodes sweep`",
+    "grid": "`spherecodes sweep`",
+    "tau": "`spherecodes table gnc-figures` (its gnc_figure12.csv)",
+    "code": "`spherecodes sweep` (or remeasure)",
 }
 
 #: One colour per objective, stable across figures (matplotlib's tab10 order).
@@ -57,7 +78,7 @@ def check_rows(rows: Sequence[Mapping], kind: str, source: str) -> list[Mapping]
     if missing:
         raise ValueError(
             f"cannot draw a {kind!r} plot: {where} lacks column(s) {missing} (the {kind!r} kind "
-            f"needs {list(need)})"
+            f"needs {list(need)}, written by {WRITTEN_BY[kind]})"
         )
     return rows
 
@@ -125,6 +146,11 @@ def most_common(values, *, prefer_large: bool = True):
     best = max(counts.values())
     tied = [v for v, c in counts.items() if c == best]
     return max(tied) if prefer_large else min(tied)
+
+
+def is_empty(value) -> bool:
+    """Return whether a table cell is empty: None, or NaN (read_table's empty number)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def to_float(x) -> float:

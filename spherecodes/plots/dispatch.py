@@ -17,7 +17,14 @@ from spherecodes import tables
 from spherecodes.errors import ParameterError
 from spherecodes.plots.bounds import plot_bounds, plot_bounds_K
 from spherecodes.plots.code import plot_code
-from spherecodes.plots.common import KINDS, REQUIRED_COLUMNS, objective_order
+from spherecodes.plots.common import (
+    CODE_MEASURE_COLUMNS,
+    KINDS,
+    REQUIRED_COLUMNS,
+    WRITTEN_BY,
+    is_empty,
+    objective_order,
+)
 from spherecodes.plots.grid import plot_grid
 from spherecodes.plots.tau import plot_tau
 
@@ -91,7 +98,10 @@ def render(table_path: str | Path, kind: str, out_path: str | Path | None = None
     try:
         rows = tables.read_table(table, required=REQUIRED_COLUMNS[kind])
     except ValueError as e:
-        raise ValueError(f"cannot draw a {kind!r} plot: {e}") from None
+        raise ValueError(
+            f"cannot draw a {kind!r} plot: {e} (the {kind!r} kind's columns are written by "
+            f"{WRITTEN_BY[kind]})"
+        ) from None
     extra = {"source": str(table), "command": _command(table)}
     if kind == "code":
         extra["base_dir"] = table.parent
@@ -109,7 +119,9 @@ def sweep_figures(table_path: str | Path) -> list[Path]:
 
     For every objective: the (d, K) ``grid`` heat maps when the table has at least two d and two
     K, and the ``bounds-K`` view at its largest d; plus the ``code`` view of the largest-K cell in
-    d = 3 (else d = 2) of the first objective.  Kinds that do not fit the table are skipped.
+    d = 3 (else d = 2) of the first objective, when its row has the measured columns the
+    ``code`` kind draws (:data:`~spherecodes.plots.common.CODE_MEASURE_COLUMNS`).  Kinds that do
+    not fit the table are skipped.
     """
     table = Path(table_path)
     rows = tables.read_table(table, required=tables.SWEEP_REQUIRED)
@@ -139,15 +151,18 @@ def sweep_figures(table_path: str | Path) -> list[Path]:
         cells = [r for r in rows if r["objective"] == first and r["d"] == d]
         if cells:
             K = max(r["K"] for r in cells)
-            out.append(
-                render(
-                    table,
-                    "code",
-                    table.with_name(f"{table.stem}_code_{first}_d{d}_K{K}.png"),
-                    objective=first,
-                    d=d,
-                    K=K,
+            row = next((r for r in cells if r["K"] == K and r["code_file"]), None)
+            # A table from before the rattler-point columns cannot show its rattlers: no view.
+            if row is not None and not any(is_empty(row.get(c)) for c in CODE_MEASURE_COLUMNS):
+                out.append(
+                    render(
+                        table,
+                        "code",
+                        table.with_name(f"{table.stem}_code_{first}_d{d}_K{K}.png"),
+                        objective=first,
+                        d=d,
+                        K=K,
+                    )
                 )
-            )
             break
     return out
