@@ -123,7 +123,7 @@ def new_figure(figsize, dpi) -> Figure:
 
 
 def caption(fig: Figure, what: str, command: str | None, source: str) -> None:
-    """Write the caption line (what is drawn, which table, which command made it) at the bottom."""
+    """Write the caption (what, which table, which command made it) under `fig`; return None."""
     cmd = command if command else "(command not recorded in the sidecar)"
     text = f"{what}.  Table: {source or '(rows)'}; made by: {cmd}"
     # About 17 characters of 7-point text per inch of figure width.
