@@ -1,7 +1,7 @@
 """Integer models of the E8 root system, the extended binary Golay code and the Leech lattice.
 
-Everything here is exact integer arithmetic (``int8``/``uint8`` arrays); `spherecodes.known`
-scales the vectors onto the unit sphere.  Conventions:
+Everything here is exact integer arithmetic (``int8``/``uint8`` arrays);
+`spherecodes.lattice_codes` scales the vectors onto the unit sphere.  Conventions:
 
 * E8 roots are stored doubled, ``2 * r``, so that the half-integer roots are integers:
   240 vectors of squared norm 8.

@@ -1,19 +1,25 @@
 """Tests of spherecodes.plots and tables.gnc.figure12_rows: every figure kind renders from a table
 written by the real pipeline (run_sweep, figure12_rows with tiny budgets), images have the
-promised pixel size, bound curves sit where the mathematics puts them, bad input is refused."""
+promised pixel size, bound curves sit where the mathematics puts them, the code view draws the
+measures its row holds (never recomputing them), bad input is refused, and nothing on the
+plotting path imports JAX or a solver."""
 
 from __future__ import annotations
 
+import ast
 import math
+import pathlib
 
 import errbounds as eb
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from spherecodes import bounds, plots, tables
+from spherecodes import bounds, measures, plots, report, tables
+from spherecodes.plots.code import CONTACT_TOL_DEG
 from spherecodes.tables import gnc
 from spherecodes.tables.sweep import run_sweep
+from spherecodes.validation import validate_code
 
 SWEEP_COMMAND = "spherecodes sweep --objective tammes --d 2,3 --K 5,7 --restarts 4 --steps 200"
 FIG12_COMMAND = "figure12_rows(taus=(0.5, 0.1), restarts=4, steps=200)"
@@ -31,9 +37,27 @@ def sweep_table(tmp_path_factory):
     return out / "results.csv"
 
 
+POINT_COLUMNS = ("tammes_rattler_points", "softmax_rattler_points")
+
+
+@pytest.fixture(scope="session")
+def code_table(sweep_table):
+    """The sweep table: its rows carry the rattler points `spherecodes sweep` measured."""
+    return sweep_table
+
+
+def test_sweep_rows_carry_the_rattler_points_of_their_codes(sweep_table):
+    """The columns plot_code draws are report.measure_code's indices of the row's code file."""
+    for r in tables.read_table(sweep_table):
+        m = report.measure_code(np.load(sweep_table.parent / r["code_file"]))
+        assert r["tammes_rattler_points"] == m["tammes_rattlers"]
+        assert r["softmax_rattler_points"] == m["softmax_rattlers"]
+        assert r["tammes_rattlers"] == len(m["tammes_rattlers"])
+
+
 @pytest.fixture(scope="session")
 def fig12_table(tmp_path_factory):
-    """A real Figure 12 table (d = 3, K = 7) at two temperatures, written by write_figure12."""
+    """A real Figure 12 table (d = 3, K = 7) at two temperatures, written as `spherecodes table gnc-figures` does."""
     path = tmp_path_factory.mktemp("fig12") / "figure12.csv"
     rows = gnc.figure12_rows(path.parent / "codes", (0.5, 0.1), restarts=4, steps=200)
     meta = tables.provenance(FIG12_COMMAND, started=tables.now(), wall_seconds=0.0)
@@ -56,8 +80,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("kind", "opts", "figsize"), CASES, ids=[f"{k}-{o}" for k, o, _ in CASES])
-def test_sweep_kinds_render_png_of_expected_size(sweep_table, tmp_path, kind, opts, figsize):
-    out = plots.render(sweep_table, kind, tmp_path / f"{kind}.png", dpi=50, **opts)
+def test_sweep_kinds_render_png_of_expected_size(request, tmp_path, kind, opts, figsize):
+    table = request.getfixturevalue("code_table" if kind == "code" else "sweep_table")
+    out = plots.render(table, kind, tmp_path / f"{kind}.png", dpi=50, **opts)
     img = imread(out)
     assert img.shape[:2] == (round(figsize[1] * 50), round(figsize[0] * 50))
     assert float(np.std(img[..., :3])) > 0.01  # something was drawn, not a blank canvas
@@ -156,16 +181,155 @@ def test_caption_carries_the_sidecar_command(sweep_table, tmp_path):
     assert "--restarts 4" in svg and "results.csv" in svg and "K = 7" in svg
 
 
-def test_code_plot_shows_the_pentagon_contacts(sweep_table):
+def test_code_plot_shows_the_pentagon_contacts(code_table):
     # The optimal 5 points on a circle are the regular pentagon: 5 contacts, no rattler.
-    rows = tables.read_table(sweep_table)
-    fig = plots.plot_code(rows, base_dir=sweep_table.parent, d=2, K=5)
+    rows = tables.read_table(code_table)
+    fig = plots.plot_code(rows, base_dir=code_table.parent, d=2, K=5)
     ax = fig.axes[0]
     contacts = [ln for ln in ax.get_lines() if ln.get_color() == "tab:green"]
     assert len(contacts) == 5
     assert "5 contacts, 0 Tammes and 0 softmax rattlers" in ax.get_title()
     labels = [c.get_label() for c in ax.collections]
     assert "Tammes rattler (no contact)" not in labels
+
+
+def _marked(ax, label):
+    """Return the points of the scatter collection labelled `label` (empty when absent)."""
+    found = [c.get_offsets() for c in ax.collections if c.get_label() == label]
+    return np.asarray(found[0]) if found else np.zeros((0, 2))
+
+
+# Five points on the circle at 0, 60, 120, 180 and 270 degrees: gaps 60, 60, 60, 90, 90, so the
+# minimal angle is 60 degrees and the point at 270 degrees (index 4), whose nearest neighbours
+# are 90 degrees away, touches no other point: the one Tammes rattler.
+RATTLER_ANGLES_DEG = (0.0, 60.0, 120.0, 180.0, 270.0)
+
+
+@pytest.fixture
+def rattler_row(tmp_path):
+    """A hand-written sweep row for the code above, its measures from report.measure_code."""
+    t = np.radians(RATTLER_ANGLES_DEG)
+    np.save(tmp_path / "c.npy", np.stack([np.cos(t), np.sin(t)], axis=1))
+    m = report.measure_code(np.load(tmp_path / "c.npy"))
+    row = {
+        "objective": "tammes",
+        "d": 2,
+        "K": 5,
+        "rho_1v1": m["rho_1v1"],
+        "rho_1vr": m["rho_1vr"],
+        "min_angle_deg": m["min_angle_deg"],
+        "tammes_rattler_points": m["tammes_rattlers"],
+        "softmax_rattler_points": m["softmax_rattlers"],
+        "code_file": "c.npy",
+    }
+    return row, tmp_path
+
+
+def test_code_plot_marks_the_rattlers_its_row_lists(rattler_row):
+    row, base = rattler_row
+    code = validate_code(np.load(base / "c.npy"))  # the rows plot_code draws, renormalized
+    assert row["tammes_rattler_points"] == [4]  # the measurement agrees with the geometry
+    # The same cell as a list (read_table of a table with typed columns) or as the JSON text
+    # "[4]" (a CSV read back as text) draws the same figure.
+    for form in (list, lambda v: str(list(v))):
+        r = {**row, **{c: form(row[c]) for c in POINT_COLUMNS}}
+        ax = plots.plot_code([r], base_dir=base).axes[0]
+        np.testing.assert_array_equal(_marked(ax, "Tammes rattler (no contact)"), code[[4]])
+        soft = _marked(ax, "softmax rattler")
+        np.testing.assert_array_equal(soft, code[row["softmax_rattler_points"]])
+        # Contacts: the 3 pairs 60 degrees apart (within CONTACT_TOL_DEG of the minimum).
+        assert "60 deg,\n3 contacts, 1 Tammes and" in ax.get_title()
+    # The markers are the row's, not a measurement: a row naming other points marks those.
+    r = {**row, "tammes_rattler_points": [0, 2], "softmax_rattler_points": "[1]"}
+    ax = plots.plot_code([r], base_dir=base).axes[0]
+    np.testing.assert_array_equal(_marked(ax, "Tammes rattler (no contact)"), code[[0, 2]])
+    np.testing.assert_array_equal(_marked(ax, "softmax rattler"), code[[1]])
+    assert "2 Tammes and 1 softmax rattlers" in ax.get_title()
+
+
+def test_contact_tolerance_changes_contacts_not_rattlers(rattler_row):
+    row, base = rattler_row
+    code = validate_code(np.load(base / "c.npy"))  # the rows plot_code draws, renormalized
+    # Within 30 + 1 degrees of the 60-degree minimum the two 90-degree pairs touch as well.
+    ax = plots.plot_code([row], base_dir=base, contact_tol_deg=31.0).axes[0]
+    assert "5 contacts, 1 Tammes and" in ax.get_title()
+    np.testing.assert_array_equal(_marked(ax, "Tammes rattler (no contact)"), code[[4]])
+
+
+def test_default_contact_tolerance_is_the_measured_rattler_tolerance():
+    assert CONTACT_TOL_DEG == measures.RATTLER_TOL_DEG
+
+
+def test_code_plot_refuses_rows_without_rattler_points(sweep_table, rattler_row, tmp_path):
+    # A sweep table without the rattler-point columns: the error names them and their writer.
+    with pytest.raises(ValueError, match="tammes_rattler_points") as e:
+        plots.render(sweep_table, "code", tmp_path / "x.png", d=2, K=5)
+    assert "`spherecodes sweep`" in str(e.value) and str(sweep_table) in str(e.value)
+    rows = tables.read_table(sweep_table)
+    with pytest.raises(ValueError, match="softmax_rattler_points.*spherecodes sweep"):
+        plots.plot_code(rows, base_dir=sweep_table.parent, d=2, K=5)
+    # The columns present but the cell empty (a row from before the columns existed).
+    row, base = rattler_row
+    for column, empty in (("softmax_rattler_points", None), ("min_angle_deg", float("nan"))):
+        with pytest.raises(ValueError, match=f"has no {column}.*`spherecodes sweep`"):
+            plots.plot_code([{**row, column: empty}], base_dir=base)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        ("tammes_rattler_points", [5], r"point 5, outside 0\.\.4"),
+        ("softmax_rattler_points", "[-1]", r"point -1, outside 0\.\.4"),
+        ("tammes_rattler_points", 1, "expected a list of 0-based point indices"),
+        ("softmax_rattler_points", "two", "expected a list of 0-based point indices"),
+        ("tammes_rattler_points", [1.0], "expected a list of 0-based point indices"),
+        ("min_angle_deg", 200.0, r"not an angle in \[0, 180\]"),
+        ("min_angle_deg", 50.0, "not the code the row measured"),
+        ("K", 6, r"shape \(5, 2\)"),
+    ],
+)
+def test_code_plot_refuses_bad_measures(rattler_row, column, value, match):
+    row, base = rattler_row
+    with pytest.raises(ValueError, match=match) as e:
+        plots.plot_code([{**row, column: value}], base_dir=base)
+    if column.endswith("_points"):
+        assert column in str(e.value)
+
+
+def test_sweep_figures_draw_the_code_view_only_from_rows_with_rattler_points(sweep_table):
+    names = [p.name for p in plots.sweep_figures(sweep_table)]
+    assert "results_code_tammes_d3_K7.png" in names
+    assert "results_grid_tammes.png" in names
+    # a table written before the rattler-point columns: every figure but the code view
+    rows = tables.read_table(sweep_table)
+    old = [c for c in rows[0] if c not in POINT_COLUMNS]
+    path = tables.write_table(sweep_table.with_name("older.csv"), rows, old)
+    names = [p.name for p in plots.sweep_figures(path)]
+    assert "older_grid_tammes.png" in names
+    assert not [n for n in names if "_code_" in n]
+
+
+# Modules that import JAX or run a solver: a plot only draws what its table holds.
+MEASURING = {"jax", "jaxlib", "optax", "cvxpy"} | {
+    f"spherecodes.{m}"
+    for m in ("hull", "measures", "report", "precision", "solvers", "sphere", "losses", "gnc")
+}
+
+
+def test_nothing_under_plots_imports_jax_or_measures():
+    pkg = pathlib.Path(plots.__file__).parent
+    for path in sorted(pkg.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                hit = [m for m in MEASURING if name == m or name.startswith(m + ".")]
+                assert not hit, f"{path.name} imports {name}"
 
 
 def test_grid_leaves_missing_cells_blank(sweep_table):
