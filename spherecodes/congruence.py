@@ -64,7 +64,7 @@ from typing import NamedTuple
 import numpy as np
 
 from spherecodes.errors import ParameterError
-from spherecodes.sphere import validate_code
+from spherecodes.validation import validate_code
 
 __all__ = [
     "Congruence",

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from spherecodes.errors import ParameterError
-from spherecodes.sphere import validate_code
+from spherecodes.validation import validate_code
 
 __all__ = ["CodeFormatError", "read_code", "write_code", "name_shape"]
 

@@ -57,7 +57,8 @@ def test_sweep_rows_carry_the_rattler_points_of_their_codes(sweep_table):
 
 @pytest.fixture(scope="session")
 def fig12_table(tmp_path_factory):
-    """A real Figure 12 table (d = 3, K = 7) at two temperatures, written as `spherecodes table gnc-figures` does."""
+    """A real Figure 12 table (d = 3, K = 7) at two temperatures, written as the
+    `spherecodes table gnc-figures` command writes it."""
     path = tmp_path_factory.mktemp("fig12") / "figure12.csv"
     rows = gnc.figure12_rows(path.parent / "codes", (0.5, 0.1), restarts=4, steps=200)
     meta = tables.provenance(FIG12_COMMAND, started=tables.now(), wall_seconds=0.0)
@@ -262,12 +263,15 @@ def test_default_contact_tolerance_is_the_measured_rattler_tolerance():
 
 def test_code_plot_refuses_rows_without_rattler_points(sweep_table, rattler_row, tmp_path):
     # A sweep table without the rattler-point columns: the error names them and their writer.
-    with pytest.raises(ValueError, match="tammes_rattler_points") as e:
-        plots.render(sweep_table, "code", tmp_path / "x.png", d=2, K=5)
-    assert "`spherecodes sweep`" in str(e.value) and str(sweep_table) in str(e.value)
     rows = tables.read_table(sweep_table)
+    old = [c for c in rows[0] if c not in POINT_COLUMNS]
+    older = tables.write_table(sweep_table.with_name("older_points.csv"), rows, old)
+    with pytest.raises(ValueError, match="tammes_rattler_points") as e:
+        plots.render(older, "code", tmp_path / "x.png", d=2, K=5)
+    assert "`spherecodes sweep`" in str(e.value) and str(older) in str(e.value)
+    rows = tables.read_table(older)
     with pytest.raises(ValueError, match="softmax_rattler_points.*spherecodes sweep"):
-        plots.plot_code(rows, base_dir=sweep_table.parent, d=2, K=5)
+        plots.plot_code(rows, base_dir=older.parent, d=2, K=5)
     # The columns present but the cell empty (a row from before the columns existed).
     row, base = rattler_row
     for column, empty in (("softmax_rattler_points", None), ("min_angle_deg", float("nan"))):

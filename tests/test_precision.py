@@ -96,3 +96,25 @@ def test_measures_are_float64_on_concrete_arrays_and_follow_the_caller_when_trac
     assert fresh["measures_dtype"] == "float64"
     assert fresh["jit_dtype"] == "float32" and fresh["vmap_dtype"] == "float32"
     assert fresh["after_measures"] == "float32"
+
+
+def test_reading_tables_and_plotting_import_no_jax(tmp_path):
+    """A table and its figure need NumPy and matplotlib only: no JAX, no solver."""
+    table = tmp_path / "t.csv"
+    table.write_text("objective,d,K,rho_1vr\ntammes,3,4,1.3333333333333333\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import spherecodes
+        from spherecodes import plots, tables
+        rows = tables.read_table({str(table)!r})
+        assert rows[0]["K"] == 4, rows
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "jaxlib", "optax"))
+        print("HEAVY", heavy)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "HEAVY []" in proc.stdout, proc.stdout

@@ -332,14 +332,15 @@ def test_best_known_reads_the_package_copy_or_a_reference_dir(ref_data, tmp_path
 # ----------------------------------------------------------------------------- GNC figures
 
 
-def test_gnc_figures_out_of_budget_row_is_empty_with_reason():
+def test_gnc_figures_out_of_budget_row_is_empty_with_reason(tmp_path):
     rows = gnc.gnc_figures_rows(
-        "unused", [("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0
+        tmp_path / "none", [("8", 512, 10000)], restarts=1, steps=1, max_work=1e6, neighbors=0
     )
     r = rows[0]
     assert tuple(r) == schema.GNC_FIGURES_COLUMNS
     assert r["rho_1vr"] is None and r["reason"].startswith("not run")
     assert r["theorem39_lower"] < r["theorem39_upper"]
+    assert not (tmp_path / "none").exists()  # nothing solved, nothing written
 
 
 # ----------------------------------------------------------------------------- CLI
