@@ -112,7 +112,13 @@ def _parse(column: str, text: str):
     if column in BOOL_COLUMNS:
         return text == "true"
     if column in INT_COLUMNS:
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # "3.0": an int column once written through a float
+            value = float(text)
+            if not value.is_integer():
+                raise ValueError(f"column {column} holds {text!r}, not an integer") from None
+            return int(value)
     if column in STR_COLUMNS:
         return text
     if column in LIST_COLUMNS:
