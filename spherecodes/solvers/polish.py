@@ -35,14 +35,14 @@ import scipy.linalg
 import scipy.optimize
 import scipy.sparse
 
-from spherecodes import precision
+from spherecodes import objectives, precision
 from spherecodes.hull import min_norm_point
 from spherecodes.sphere import validate_code
 
 __all__ = ["ACTIVE_BAND", "OBJECTIVES", "PolishResult", "polish", "kkt_residual"]
 
-#: Objectives accepted by :func:`polish`.
-OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax", "ce", "wd")
+#: Objectives accepted by :func:`polish`: all of them.
+OBJECTIVES = objectives.names()
 
 #: Where the pieces within ``tol`` of the max are not stationary by themselves, the certificate
 #: is taken over the pieces within this much of the max, and their spread is reported: a point
@@ -79,20 +79,21 @@ class PolishResult(NamedTuple):
 
 
 class _Problem(NamedTuple):
-    kind: str  # "tammes" | "grassmannian" | "hardmax"
     K: int  # number of classes / points
+    features: bool  # pieces <w_j - w_k, h_k> of W and H (else <w_i, w_j> of W alone)
+    both_signs: bool  # pieces of W alone come as +<w_i, w_j> and -<w_i, w_j>
 
 
 def _all_values(prob: _Problem, X: np.ndarray) -> np.ndarray:
     """Return the matrix of all piece values, -inf where there is no piece."""
     K = prob.K
-    if prob.kind == "hardmax":
+    if prob.features:
         M = X[K:] @ X[:K].T  # M[k, j] = <h_k, w_j>
         F = M - np.diag(M)[:, None]
         np.fill_diagonal(F, -np.inf)
         return F  # F[k, j] = <w_j - w_k, h_k>
     G = X @ X.T
-    if prob.kind == "grassmannian":
+    if prob.both_signs:
         G = np.abs(G)
     G[np.tril_indices(K)] = -np.inf
     return G
@@ -105,7 +106,7 @@ def _objective(prob: _Problem, X: np.ndarray) -> float:
 def _pieces(prob: _Problem, X: np.ndarray, level: float):
     """Return the pieces with value >= level as (P, Q, C, idx, values)."""
     K = prob.K
-    if prob.kind == "hardmax":
+    if prob.features:
         F = _all_values(prob, X)
         k, j = np.nonzero(F >= level)
         P = np.stack([j, k], axis=1)  # w_j and w_k
@@ -116,7 +117,7 @@ def _pieces(prob: _Problem, X: np.ndarray, level: float):
     G[np.tril_indices(K)] = -np.inf
     i, j = np.nonzero(G >= level)
     sign = np.ones(len(i))
-    if prob.kind == "grassmannian":
+    if prob.both_signs:
         i2, j2 = np.nonzero(-G >= level)  # -inf below the diagonal never passes
         keep = np.isfinite(G[i2, j2])
         i, j = np.concatenate([i, i2[keep]]), np.concatenate([j, j2[keep]])
@@ -476,14 +477,11 @@ def _optimal_features(W: np.ndarray) -> np.ndarray:
 
 
 def _smooth_loss(z, tau, lam, objective, K, d):
-    """Return the CE (objective "ce") or weight-decay loss of the flat (2 K d,) variable (W, H)."""
-    from spherecodes import losses
-
+    """Return the exact loss of a smooth objective (the mean CE of ce, the weight-decay loss of
+    wd) at the flat (2 K d,) variable (W, H)."""
     W = z[: K * d].reshape(K, d)
     H = z[K * d :].reshape(K, d)
-    if objective == "ce":
-        return losses.cross_entropy(W, H[:, None, :], tau)
-    return losses.weight_decay(W, H[:, None, :], tau, lam=lam)
+    return objectives.get(objective).exact(W, H, None, tau, lam)
 
 
 # Compiled once per (objective, K, d) by jit's own cache (static arguments): no cache here.
@@ -507,7 +505,7 @@ def _smooth(objective, W, H, tau, lam, tol, max_iter):
     def fh(z, tau, lam):
         return _smooth_hessian(z, tau, lam, **static)
 
-    sphere = objective == "ce"
+    sphere = objectives.get(objective).sphere
     z = np.concatenate([W.ravel(), H.ravel()])
 
     def evaluate(z):
@@ -607,32 +605,30 @@ def polish(
     >>> round(float(np.degrees(np.arccos(r.value))), 9), r.converged
     (72.0, True)
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
+    obj = objectives.get(objective)  # ValueError naming the accepted objectives
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
         raise ValueError(f"max_iter={max_iter!r} is out of range: need an integer >= 1")
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol={tol!r} is out of range: need 0 < tol < inf")
-    if objective in ("tammes", "grassmannian") and features is not None:
+    if not obj.has_features and features is not None:
         raise ValueError(f"objective={objective!r} takes no features; got features")
-    if objective in ("tammes", "grassmannian", "softmax", "hardmax") and (
-        tau is not None or lam is not None
-    ):
+    if not (obj.uses_tau or obj.uses_lam) and (tau is not None or lam is not None):
         raise ValueError(f"objective={objective!r} takes neither tau nor lam; got {tau=}, {lam=}")
-    if objective == "ce":
-        if tau is None or not (np.isfinite(tau) and tau > 0):
-            raise ValueError(f"tau={tau!r} is out of range: objective 'ce' needs 0 < tau < inf")
-        if lam is not None:
-            raise ValueError(f"objective 'ce' takes no lam (use 'wd'); got {lam=}")
-    if objective == "wd":
+    if obj.uses_lam:
         if lam is None or not (np.isfinite(lam) and lam > 0):
-            raise ValueError(f"lam={lam!r} is out of range: objective 'wd' needs 0 < lam < inf")
+            raise ValueError(
+                f"lam={lam!r} is out of range: objective {objective!r} needs 0 < lam < inf"
+            )
         if tau is None:
             tau = 1.0
-        if not (np.isfinite(tau) and tau > 0):
-            raise ValueError(f"tau={tau!r} is out of range: objective 'wd' needs 0 < tau < inf")
+    if obj.uses_tau and (tau is None or not (np.isfinite(tau) and tau > 0)):
+        raise ValueError(
+            f"tau={tau!r} is out of range: objective {objective!r} needs 0 < tau < inf"
+        )
+    if not obj.uses_lam and lam is not None:
+        raise ValueError(f"objective {objective!r} takes no lam (use 'wd'); got {lam=}")
 
-    if objective == "wd":
+    if not obj.sphere:
         W = np.asarray(code, dtype=np.float64)
         if W.ndim != 2 or W.shape[0] < 2 or W.shape[1] < 2 or not np.all(np.isfinite(W)):
             raise ValueError(f"code must be a finite (K, d) array with K, d >= 2; got {W.shape}")
@@ -644,20 +640,19 @@ def polish(
         H = np.asarray(features, dtype=np.float64)
         if H.shape != (K, d):
             raise ValueError(f"features must have shape (K, d) = {(K, d)}; got shape {H.shape}")
-        if objective != "wd":
+        if obj.sphere:
             H = validate_code(H, name="features")
         elif not np.all(np.isfinite(H)):
             raise ValueError("features has NaN or infinite entries")
 
-    if objective in ("ce", "wd"):
+    if not obj.minmax:
         if H is None:
-            H = W.copy() if objective == "ce" else W.copy()
+            H = W.copy()
         Wp, Hp, val, gnorm, it = _smooth(objective, W, H, float(tau), lam, tol, max_iter)
         return PolishResult(Wp, Hp, val, gnorm, 0, it, gnorm <= tol)
 
-    kind = "hardmax" if objective in ("softmax", "hardmax") else objective
-    prob = _Problem(kind, K)
-    if kind == "hardmax":
+    prob = _Problem(K, obj.has_features, obj.both_signs)
+    if obj.has_features:
         if H is None:
             H = _optimal_features(W)
         X = np.vstack([W, H])
@@ -677,5 +672,5 @@ def polish(
         it += k
     T, res, _, nact, ok = _certificate(prob, X, tol)
     code_out = X[:K].copy()
-    feats = X[K:].copy() if kind == "hardmax" else None
+    feats = X[K:].copy() if obj.has_features else None
     return PolishResult(code_out, feats, T, res, nact, it, ok)
