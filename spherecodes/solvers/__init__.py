@@ -33,7 +33,7 @@ from spherecodes.solvers import batching, engine, trust
 from spherecodes.solvers import neighbors as _neighbors
 from spherecodes.solvers import stream as _stream
 from spherecodes.solvers.batching import Bucket, buckets
-from spherecodes.solvers.search import OBJECTIVES, WITH_FEATURES, SearchSpec, search_batch
+from spherecodes.solvers.search import OBJECTIVES, SearchSpec, search_batch
 
 try:  # polish.py is written separately; the search works without it (polish=False).
     from spherecodes.solvers.polish import polish as _polish
@@ -103,8 +103,7 @@ class SolveConfig:
     polish_max_variables: int = POLISH_MAX_VARIABLES
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective={self.objective!r} is not one of {OBJECTIVES}")
+        obj = objectives.get(self.objective)  # ValueError naming the accepted objectives
         for name, low in (
             ("restarts", 1),
             ("steps", 1),
@@ -133,7 +132,7 @@ class SolveConfig:
             raise ValueError(f"search_dtype={self.search_dtype!r} is not one of {_DTYPES}")
         if not isinstance(self.polish, (bool, np.bool_)):
             raise ValueError(f"polish={self.polish!r} must be True or False")
-        if self.neighbors and self.objective not in _neighbors.OBJECTIVES:
+        if self.neighbors and not obj.minmax:
             raise ValueError(
                 f"neighbors={self.neighbors} needs a min-max objective "
                 f"{_neighbors.OBJECTIVES}; got objective={self.objective!r}"
@@ -219,7 +218,8 @@ def _polish_candidates(objective, d, K, candidates, config, temperature=None):
 
 
 def _result(objective, d, K, code, feat, value, kkt, values, success, seconds, device, **kw):
-    if objective == "wd":  # reported: W's rows normalized (value stays that of the raw W, H)
+    if not objectives.get(objective).sphere:
+        # reported: W's rows normalized (value stays that of the raw W, H)
         code = code / np.linalg.norm(code, axis=1, keepdims=True)
     return CellResult(
         objective=objective,
@@ -348,7 +348,7 @@ def run_bucket(bucket: Bucket, config: SolveConfig):
         outs.append(search_batch(spec, key, *args, np.float64(config.tau), np.float64(config.lam)))
     codes = np.concatenate([np.asarray(o.code) for o in outs])
     feats = None
-    if config.objective in WITH_FEATURES:
+    if objectives.get(config.objective).has_features:
         feats = np.concatenate([np.asarray(o.features) for o in outs])
     values = np.concatenate([np.asarray(o.value) for o in outs])
     return codes, feats, values, rows, time.perf_counter() - t0
