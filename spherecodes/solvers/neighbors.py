@@ -166,20 +166,11 @@ def search_neighbors(
     return stream.run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
-def neighbor_memory(d: int, K: int, m: int, *, block: int | None = None) -> int:
-    """Return the estimated peak bytes of :func:`search_neighbors` (float64 refinement): the
-    gathered (K, m, d) neighbours and their gradient, the (K, d) variables with Adam's state,
-    and one (block, K) block of the list refresh."""
-    b = stream.default_block(K) if block is None else block
-    return int(8 * (3 * K * m * d + 2 * 12 * K * d + 3 * b * K))
-
-
 __all__ = [
     "OBJECTIVES",
     "REFRESH",
     "local_pieces",
     "local_surrogate",
     "neighbor_lists",
-    "neighbor_memory",
     "search_neighbors",
 ]

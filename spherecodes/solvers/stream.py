@@ -26,14 +26,13 @@ blocks simply run in a ``lax.scan``.
 other through one compiled float32 program (``lax.fori_loop`` over steps, the same schedules
 and Adam as the dense search), a float64 refinement, then the exact float64 objective computed
 blockwise (:func:`stream_true_value`).  There is no dense polish: ``kkt_residual`` is NaN.
-:func:`estimate_memory` predicts the bytes of either path and :func:`check_memory` refuses a
-run that cannot fit, naming the estimate and the memory available.
+The memory estimates of this path and the choice of it live in
+:mod:`spherecodes.solvers.planning`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from functools import partial
 from typing import NamedTuple
@@ -44,11 +43,7 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from spherecodes import losses, objectives, precision
-from spherecodes.solvers import batching, riemannian, search
-
-#: solve() takes the streamed path for a cell when the dense batched program's estimated
-#: memory (:func:`dense_memory`) exceeds this many bytes.
-STREAM_THRESHOLD_BYTES = 4 << 30
+from spherecodes.solvers import riemannian, search
 
 #: Restarts actually run by the streamed path (at most; ``config.restarts`` if smaller): each
 #: restart of a large cell costs a full search, run one after the other.
@@ -59,25 +54,6 @@ BLOCK_ENTRIES = 1 << 25
 
 #: Smallest and largest default block (rows); a block is a multiple of 8 rows.
 MIN_BLOCK, MAX_BLOCK = 8, 1024
-
-#: Live (K, d) arrays of the streamed search per variable (params, grad, Adam mu and nu,
-#: update, tangent, scatter accumulator, row outputs, loop copies), measured from compiled
-#: programs and rounded up.
-_STREAM_KD_COPIES = 12
-#: Live (block, K) arrays of pieces per block (pieces, mask, exponentials, scatter weights).
-_STREAM_BK_COPIES = {"tammes": 4, "grassmannian": 6, "softmax": 5, "hardmax": 5, "ce": 6, "wd": 6}
-#: Dense program: temporary bytes per row as a multiple of K_pad^2 * 8 (float64 refinement),
-#: measured from compiled search_batch programs (tammes 1.3, softmax 2.35, ce 3.35,
-#: grassmannian 4.35) and rounded up.
-_DENSE_KK_FACTOR = {
-    "tammes": 1.5,
-    "grassmannian": 4.5,
-    "softmax": 2.5,
-    "hardmax": 2.5,
-    "ce": 3.5,
-    "wd": 3.5,
-}
-_DENSE_KD_COPIES = 16
 
 _T_STARTS = tuple(getattr(search, "T_STARTS", (search.T_START,)))
 _LOG2 = math.log(2.0)
@@ -95,7 +71,8 @@ def default_block(K: int) -> int:
     return int(min(b, -(-K // 8) * 8))
 
 
-def _check_block(block: int) -> int:
+def check_block(block: int) -> int:
+    """Return ``block`` as an int, or raise ValueError unless it is an integer >= 1."""
     if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block={block!r} is out of range: need an integer block >= 1")
     return int(block)
@@ -335,7 +312,7 @@ def stream_true_value(objective: str, W, H=None, *, tau=0.05, lam=5e-3, block=No
     objectives.get(objective)  # ValueError naming the accepted objectives
     W = jnp.asarray(W, jnp.float64)
     H = jnp.zeros_like(W) if H is None else jnp.asarray(H, jnp.float64)
-    b = default_block(W.shape[0]) if block is None else _check_block(block)
+    b = default_block(W.shape[0]) if block is None else check_block(block)
     return float(_true_value(objective, W, H, float(tau), float(lam), block=b))
 
 
@@ -427,7 +404,7 @@ def run_restarts(objective: str, d: int, K: int, config, one_restart, *, block, 
     ``min(config.restarts, MAX_STREAM_RESTARTS)``; ``block`` None the default block.
     """
     t0 = time.perf_counter()
-    b = default_block(K) if block is None else _check_block(block)
+    b = default_block(K) if block is None else check_block(block)
     R = min(config.restarts, MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
     if R < 1:
         raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
@@ -476,165 +453,15 @@ def search_stream(
     return run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
-# --------------------------------------------------------------------------------------------
-# memory
-
-
-def dense_memory(objective: str, d: int, K: int, config) -> int:
-    """Return the estimated bytes of the dense batched search of one cell (d, K): its chunk of
-    rows x K_pad^2 pieces plus the (K_pad, d_pad) arrays of every row."""
-    rows = batching.batch_size(config.restarts, devices=len(jax.devices()))
-    return _dense_bytes(objective, rows, batching.ladder(K), batching.ladder(d))
-
-
-def bucket_memory(objective: str, bucket) -> int:
-    """Return the estimated bytes of one chunk of a dense bucket (a batching.Bucket)."""
-    return _dense_bytes(objective, bucket.batch, bucket.K_pad, bucket.d_pad)
-
-
-def _dense_bytes(objective: str, rows: int, K_pad: int, d_pad: int) -> int:
-    nvar = 2 if objectives.get(objective).has_features else 1
-    kk = _DENSE_KK_FACTOR[objective] * rows * K_pad * K_pad * 8
-    kd = _DENSE_KD_COPIES * nvar * rows * K_pad * d_pad * 8
-    return int(kk + kd)
-
-
-def stream_memory(objective: str, d: int, K: int, config=None, *, block: int | None = None) -> int:
-    """Return the estimated bytes of the streamed search of one cell (d, K) with ``block`` rows
-    per block: O(K d + block K), float64 (the refinement) bounding the float32 search."""
-    b = min(default_block(K) if block is None else _check_block(block), K)
-    nvar = 2 if objectives.get(objective).has_features else 1
-    kd = _STREAM_KD_COPIES * nvar * K * d * 8
-    bk = _STREAM_BK_COPIES[objective] * b * K * 8
-    return int(kd + bk)
-
-
-def estimate_memory(
-    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
-) -> int:
-    """Return the estimated peak bytes of solving cell (d, K): path "dense", "stream", or "auto"
-    (the path :func:`choose_path` picks)."""
-    objectives.get(objective)  # ValueError naming the accepted objectives
-    if path == "auto":
-        path = choose_path(objective, d, K, config)
-    if path == "dense":
-        return dense_memory(objective, d, K, config)
-    if path == "stream":
-        return stream_memory(objective, d, K, config, block=block)
-    raise ValueError(f"path={path!r} is not one of ('auto', 'dense', 'stream')")
-
-
-def choose_path(objective: str, d: int, K: int, config, *, stream: bool | None = None) -> str:
-    """Return "stream" when forced (``stream=True``) or, with ``stream=None``, when the dense
-    estimate exceeds STREAM_THRESHOLD_BYTES or half the memory available; else "dense"."""
-    if stream is not None:
-        return "stream" if stream else "dense"
-    return "stream" if dense_memory(objective, d, K, config) > stream_limit() else "dense"
-
-
-def stream_limit() -> int:
-    """Return the dense-estimate bytes above which the streamed path is taken automatically:
-    min(STREAM_THRESHOLD_BYTES, half the memory available)."""
-    return int(min(STREAM_THRESHOLD_BYTES, available_memory()[0] // 2))
-
-
-class Plan(NamedTuple):
-    """How solve_grid runs a grid: which cells are streamed, and the dense buckets."""
-
-    streamed: list  # [(d, K), ...] cells for search_stream, in input order
-    dense: list  # [batching.Bucket, ...] buckets of the other cells
-
-
-def plan(cells, config, *, stream: bool | None = None) -> Plan:
-    """Return the Plan of a grid of (d, K) cells under ``config``, after checking memory.
-
-    ``stream=True`` streams every cell, ``stream=False`` none; with ``None`` a cell is streamed
-    when its own dense estimate or that of the dense bucket it would share exceeds
-    :func:`stream_limit`.  Raises MemoryError (with the estimate and the memory available)
-    when a streamed cell or a dense bucket cannot fit, before anything runs.
-    """
-    cells = batching.validate_cells(cells)
-    obj = config.objective
-    if stream is None:
-        limit = stream_limit()
-        streamed = {c for c in cells if dense_memory(obj, c[0], c[1], config) > limit}
-        rest = [c for c in cells if c not in streamed]
-        for bucket in batching.buckets(rest, config) if rest else []:
-            if bucket_memory(obj, bucket) > limit:
-                streamed.update(bucket.cells)
-    else:
-        streamed = set(cells) if stream else set()
-    dense_cells = [c for c in cells if c not in streamed]
-    dense = batching.buckets(dense_cells, config) if dense_cells else []
-    streamed = [c for c in cells if c in streamed]
-    for d, K in streamed:
-        check_memory(obj, d, K, config, path="stream")
-    for bucket in dense:
-        check_bytes(bucket_memory(obj, bucket), f"dense bucket {bucket.describe(obj)}")
-    return Plan(streamed, dense)
-
-
-def available_memory() -> tuple[int, str]:
-    """Return (bytes, where): the first device's ``bytes_limit`` when it reports one (an
-    accelerator), else the host's physical RAM."""
-    dev = jax.devices()[0]
-    try:
-        stats = dev.memory_stats()
-    except Exception:  # noqa: BLE001 - backends without memory stats raise various errors
-        stats = None
-    if stats and stats.get("bytes_limit"):
-        return int(stats["bytes_limit"]), f"{dev.device_kind} memory"
-    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "host RAM"
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB"
-
-
-def check_memory(
-    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
-) -> int:
-    """Return the estimate of :func:`estimate_memory`, or raise MemoryError (naming the estimate
-    and the memory available) when it exceeds the memory available."""
-    if path == "auto":
-        path = choose_path(objective, d, K, config)
-    need = estimate_memory(objective, d, K, config, path=path, block=block)
-    return check_bytes(need, f"cell (d={d}, K={K}) for objective={objective!r} on the {path} path")
-
-
-def check_bytes(need: int, what: str) -> int:
-    """Return ``need`` (bytes), or raise MemoryError when it exceeds the memory available,
-    naming ``what``, the estimate and the memory available."""
-    have, where = available_memory()
-    if need > have:
-        raise MemoryError(
-            f"{what} needs an estimated {need} bytes ({_gib(need)}), more than the {have} "
-            f"bytes ({_gib(have)}) of {where}; reduce K or d, or the restarts (the streamed "
-            f"path needs O(K*d + block*K) bytes)"
-        )
-    return need
-
-
 __all__ = [
     "BLOCK_ENTRIES",
+    "check_block",
     "MAX_STREAM_RESTARTS",
-    "Plan",
-    "STREAM_THRESHOLD_BYTES",
     "StreamOutput",
-    "available_memory",
-    "bucket_memory",
-    "check_bytes",
-    "check_memory",
-    "choose_path",
     "default_block",
-    "dense_memory",
-    "estimate_memory",
     "refine_steps",
     "search_steps",
-    "plan",
     "search_stream",
-    "stream_limit",
-    "stream_memory",
     "stream_true_value",
     "stream_value_and_grad",
 ]
