@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from spherecodes import hull, measures
-from spherecodes.solvers import SolveConfig, search, stream
+from spherecodes.solvers import SolveConfig, planning, search, stream
 from spherecodes.sphere import random_code
 
 jax.config.update("jax_enable_x64", True)  # a script: float64 for the whole run
@@ -115,8 +115,8 @@ def bench_search(objective, K, cfg, steps, max_step_seconds, rows):
     temp64, arg64, out64 = mem(
         stream.refine_steps.lower(objective, spec64, cfg.tau, cfg.lam, steps=2, block=b).compile()
     )
-    est = stream.stream_memory(objective, D, K, cfg, block=b) / MIB
-    dense = stream.dense_memory(objective, D, K, cfg) / MIB
+    est = planning.stream_memory(objective, D, K, cfg, block=b) / MIB
+    dense = planning.dense_memory(objective, D, K, cfg) / MIB
     # One block of rows: the unit the step is made of.
     blk_args = (objective, W, H, jnp.float32(1e-3), jnp.float32(cfg.tau))
     jax.block_until_ready(one_block(*blk_args, block=b))

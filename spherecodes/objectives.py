@@ -102,11 +102,11 @@ class Objective:
     sphere: bool  # variables are unit rows (else unconstrained, Euclidean)
     pieces: Callable | None = None  # min-max: (W, H, pm) -> (values, valid) same shape
     smooth_fn: Callable | None = None  # smooth: (W, H, pm, t, tau, lam) -> scalar
-    exact_fn: Callable | None = None  # smooth: (W, H, pm, tau, lam) -> scalar
-    polish_kind: str = ""  # the polish's min-max problem ("tammes", "grassmannian", "hardmax")
-
-    uses_tau: bool = False
-    uses_lam: bool = False
+    exact_fn: Callable | None = None  # smooth: (W, H, pm, tau, lam) -> scalar (pm None: all real)
+    both_signs: bool = False  # pieces +<w_i, w_j> and -<w_i, w_j>: the max is |<w_i, w_j>|
+    log_surrogate: bool = False  # smooth: surrogate tau log(sum_k CE_k), not the loss itself
+    uses_tau: bool = False  # takes the CE temperature tau
+    uses_lam: bool = False  # takes the weight decay lam (a term lam/2 (|W|^2 + |H|^2))
 
     @property
     def minmax(self) -> bool:
@@ -144,16 +144,16 @@ OBJECTIVES: Mapping[str, Objective] = types.MappingProxyType(
     {
         o.name: o
         for o in (
-            Objective("tammes", "none", True, _tammes_pieces, polish_kind="tammes"),
-            Objective("softmax", "code", True, _hardmax_pieces, polish_kind="hardmax"),
-            Objective("hardmax", "random", True, _hardmax_pieces, polish_kind="hardmax"),
-            Objective("ce", "random", True, None, _ce_smooth, _ce_exact, uses_tau=True),
+            Objective("tammes", "none", True, _tammes_pieces),
+            Objective("softmax", "code", True, _hardmax_pieces),
+            Objective("hardmax", "random", True, _hardmax_pieces),
+            Objective(
+                "ce", "random", True, None, _ce_smooth, _ce_exact, log_surrogate=True, uses_tau=True
+            ),
             Objective(
                 "wd", "random", False, None, _wd_smooth, _wd_exact, uses_tau=True, uses_lam=True
             ),
-            Objective(
-                "grassmannian", "none", True, _grassmannian_pieces, polish_kind="grassmannian"
-            ),
+            Objective("grassmannian", "none", True, _grassmannian_pieces, both_signs=True),
         )
     }
 )

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from spherecodes import losses, measures
-from spherecodes.solvers import SolveConfig, search, solve, solve_grid, stream
+from spherecodes.solvers import SolveConfig, planning, search, solve, solve_grid, stream
 from spherecodes.sphere import random_code
 
 OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax", "ce", "wd")
@@ -146,43 +146,43 @@ def test_solve_forced_stream_softmax_simplex():
 
 def test_dispatch_picks_stream_above_threshold(monkeypatch):
     cfg = SolveConfig(restarts=2, steps=300, polish=False)
-    assert stream.choose_path("tammes", 3, 6, cfg) == "dense"
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD_BYTES", 1)
-    assert stream.choose_path("tammes", 3, 6, cfg) == "stream"
+    assert planning.choose_path("tammes", 3, 6, cfg) == "dense"
+    monkeypatch.setattr(planning, "STREAM_THRESHOLD_BYTES", 1)
+    assert planning.choose_path("tammes", 3, 6, cfg) == "stream"
     res = solve_grid([(3, 6), (2, 5)], cfg)
     assert all("streamed" in r.device for r in res)
     assert [(r.d, r.K) for r in res] == [(3, 6), (2, 5)]
     assert abs(np.degrees(np.arccos(res[1].value)) - 72.0) <= 1e-3
     # stream=False overrides the threshold.
-    assert stream.choose_path("tammes", 3, 6, cfg, stream=False) == "dense"
+    assert planning.choose_path("tammes", 3, 6, cfg, stream=False) == "dense"
 
 
 def test_plan_streams_cells_whose_shared_bucket_is_too_big(monkeypatch):
     # Each cell alone fits (8 rows), but the 4 cells share one bucket of 32 rows that does not.
     cfg = SolveConfig(restarts=8, steps=10, polish=False)
     cells = [(3, K) for K in (9, 10, 11, 12)]  # one bucket, K_pad = 12
-    one = stream.dense_memory("tammes", 3, 12, cfg)
-    (bucket,) = stream.plan(cells, cfg, stream=False).dense
-    assert stream.bucket_memory("tammes", bucket) > one
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD_BYTES", one)
-    p = stream.plan(cells, cfg)
+    one = planning.dense_memory("tammes", 3, 12, cfg)
+    (bucket,) = planning.plan(cells, cfg, stream=False).dense
+    assert planning.bucket_memory("tammes", bucket) > one
+    monkeypatch.setattr(planning, "STREAM_THRESHOLD_BYTES", one)
+    p = planning.plan(cells, cfg)
     assert p.streamed == cells and p.dense == []
-    assert stream.plan(cells, cfg, stream=False).streamed == []
+    assert planning.plan(cells, cfg, stream=False).streamed == []
 
 
 def test_memory_estimates_scale_and_refuse_absurd_requests():
     cfg = SolveConfig(restarts=8)
     K, d = 100_000, 512
-    dense = stream.estimate_memory("tammes", d, K, cfg, path="dense")
-    streamed = stream.estimate_memory("tammes", d, K, cfg, path="stream")
+    dense = planning.estimate_memory("tammes", d, K, cfg, path="dense")
+    streamed = planning.estimate_memory("tammes", d, K, cfg, path="stream")
     assert dense >= 8 * K * K * 8  # rows x K^2 float64 at least
     assert streamed < 50 * K * d * 8 + 10 * stream.default_block(K) * K * 8  # linear in K
-    assert stream.choose_path("tammes", d, K, cfg) == "stream"
+    assert planning.choose_path("tammes", d, K, cfg) == "stream"
     with pytest.raises(MemoryError) as err:
-        stream.check_memory("tammes", 10_000, 10**9, cfg)
-    need = stream.estimate_memory("tammes", 10_000, 10**9, cfg, path="stream")
+        planning.check_memory("tammes", 10_000, 10**9, cfg)
+    need = planning.estimate_memory("tammes", 10_000, 10**9, cfg, path="stream")
     assert str(need) in str(err.value)
-    assert str(stream.available_memory()[0]) in str(err.value)
+    assert str(planning.available_memory()[0]) in str(err.value)
     with pytest.raises(MemoryError, match="needs an estimated"):
         solve(10_000, 10**9, cfg)
 
@@ -244,9 +244,11 @@ def test_sharded_over_two_devices_equals_dense():
         for o in ("tammes", "softmax", "ce")
     }
     code = f"BOUNDS = {bounds!r}\n" + code
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-               JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300)
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")

@@ -15,484 +15,61 @@ each cell are polished by :func:`spherecodes.solvers.polish.polish` from the sur
 weights.  Larger cells, and ``engine="adam"``, run the first-order search
 (:func:`spherecodes.solvers.search.search_batch`, or the streamed / neighbour-list paths for
 the largest), whose ``polish_top`` best restarts are polished.
+
+This package only re-exports: :mod:`~spherecodes.solvers.config` (SolveConfig, CellResult,
+constants), :mod:`~spherecodes.solvers.planning` (which path solves a cell, memory) and
+:mod:`~spherecodes.solvers.grid` (the grid driver and the per-cell finishing).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import time
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
-
-import jax
-import numpy as np
-
-from spherecodes import objectives, precision
-from spherecodes.solvers import batching, engine, trust
-from spherecodes.solvers import neighbors as _neighbors
-from spherecodes.solvers import stream as _stream
+from spherecodes.solvers import (
+    batching,
+    config,
+    engine,
+    grid,
+    neighbors,
+    planning,
+    riemannian,
+    search,
+    stream,
+    trust,
+)
 from spherecodes.solvers.batching import Bucket, buckets
-from spherecodes.solvers.search import OBJECTIVES, WITH_FEATURES, SearchSpec, search_batch
-
-try:  # polish.py is written separately; the search works without it (polish=False).
-    from spherecodes.solvers.polish import polish as _polish
-except ImportError as _e:  # pragma: no cover - depends on the checkout
-    _polish = None
-    _POLISH_IMPORT_ERROR = repr(_e)
-
-#: Default largest number of variables (K * d, doubled with features) that the dense float64
-#: polish takes on (``SolveConfig.polish_max_variables``); bigger cells report their float64
-#: search result with kkt_residual NaN.  The polish's Newton system is dense in the variables
-#: plus the active pieces: measured 4 s at 960 variables and ~1400 active pieces (softmax,
-#: the 600-cell, one core), growing with the cube of that size; its LP fallback is slower.
-POLISH_MAX_VARIABLES = 600
-
-#: Relative tolerance of CellResult.success_rate (see there).  1e-5 in inner-product units is
-#: about 1e-3 degrees at the angles of interest: loose enough that a restart the float64 search
-#: left 1e-4 degrees short of its polished optimum still counts, tight enough to tell apart the
-#: nearby basins of hard cells (Tammes d = 3, K = 26: 41.0377 against 41.0347 degrees).
-SUCCESS_RTOL = 1e-5
-
-_DTYPES = ("float32", "float64")
-
-#: Local-solver engines: "trust" (batched Riemannian trust regions with continuation and basin
-#: search, :mod:`spherecodes.solvers.engine`), "adam" (first-order Adam on the surrogate, fixed
-#: budget of restarts x steps), "auto" (trust for cells up to TRUST_MAX_VARIABLES variables).
-ENGINES = ("auto", "trust", "adam")
-
-#: Largest number of variables (K d, doubled with features) that "auto" gives the trust-region
-#: engine; above it the first-order search (its Hessian-vector products cost K^2 d each, and
-#: a cell needs a few thousand of them).
-TRUST_MAX_VARIABLES = 8192
-
-
-@dataclasses.dataclass(frozen=True)
-class SolveConfig:
-    """How to solve a cell: objective, budget, seed and model parameters (hashable, frozen).
-
-    ``engine`` picks the local solver (see ENGINES).  With "trust", ``restarts`` is the most
-    starts a cell may spend (random, perturbed and seeded; rounds of ``engine.ROUND_STARTS``),
-    and a cell stops early once ``confirm`` starts reached its best basin and the last round
-    found nothing better; ``steps`` and ``search_dtype`` are not used (float64 throughout).
-    With "adam", ``restarts`` random starts per cell, each searched for ``steps`` steps in
-    ``search_dtype``;
-    ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,
-    the ``polish_top`` best restarts of a cell (by true value after search; all of them when
-    there are fewer) are polished in float64 and the best polished one is reported, in cells of
-    at most ``polish_max_variables`` variables (K d, doubled with features).
-    ``neighbors`` > 0 searches every cell with the neighbour-list surrogate
-    (:mod:`spherecodes.solvers.neighbors`: each point's ``neighbors`` largest pieces, lists
-    refreshed every ``neighbors.REFRESH`` steps; at most ``stream.MAX_STREAM_RESTARTS``
-    restarts, one at a time): for K in the thousands, where all K^2 pieces per step are too
-    slow.  Objectives tammes, grassmannian, softmax and hardmax.
-    """
-
-    objective: str = "tammes"
-    restarts: int = 512
-    steps: int = 2000
-    seed: int = 0
-    tau: float = 0.05
-    lam: float = 5e-3
-    search_dtype: str = "float32"
-    polish: bool = True
-    polish_top: int = 4
-    neighbors: int = 0
-    engine: str = "auto"
-    confirm: int = 3
-    polish_max_variables: int = POLISH_MAX_VARIABLES
-
-    def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective={self.objective!r} is not one of {OBJECTIVES}")
-        for name, low in (
-            ("restarts", 1),
-            ("steps", 1),
-            ("polish_top", 1),
-            ("seed", 0),
-            ("neighbors", 0),
-            ("confirm", 1),
-            ("polish_max_variables", 1),
-        ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise ValueError(f"{name}={v!r} must be an integer >= {low}")
-            if v < low:
-                raise ValueError(f"{name}={v} is out of range: need {name} >= {low}")
-        if self.seed >= 2**32:
-            raise ValueError(f"seed={self.seed} is out of range: need 0 <= seed < 2**32")
-        for name in ("tau", "lam"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise ValueError(f"{name}={v!r} must be a positive finite number")
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name}={v!r} is out of range: need 0 < {name} < inf")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine={self.engine!r} is not one of {ENGINES}")
-        if self.search_dtype not in _DTYPES:
-            raise ValueError(f"search_dtype={self.search_dtype!r} is not one of {_DTYPES}")
-        if not isinstance(self.polish, (bool, np.bool_)):
-            raise ValueError(f"polish={self.polish!r} must be True or False")
-        if self.neighbors and self.objective not in _neighbors.OBJECTIVES:
-            raise ValueError(
-                f"neighbors={self.neighbors} needs a min-max objective "
-                f"{_neighbors.OBJECTIVES}; got objective={self.objective!r}"
-            )
-
-
-class CellResult(NamedTuple):
-    """The best code found for one (d, K) cell, with how good and how reproducible it is.
-
-    ``value`` is the true objective (lower is better) of ``code`` (and ``features``): tammes
-    max_{i != j} <w_i, w_j>; grassmannian the coherence max |<w_i, w_j>|; softmax/hardmax the
-    HardMax loss (GNC eq. 5; -rho_1vr at optimal features); ce the mean CE (eq. 2) at ``tau``;
-    wd the loss of eq. 10 at the raw (W, H), of which ``code`` is W with rows normalized.
-
-    ``success_rate`` is the fraction of restarts r whose searched value (``restart_values[r]``,
-    true value after search, before polish) satisfies
-    ``restart_values[r] - value <= SUCCESS_RTOL * max(1, |value|)`` with SUCCESS_RTOL = 1e-5,
-    i.e. the restarts that the search alone brought into the basin of the reported optimum
-    (restarts are not polished one by one, so this is the per-restart success rate).
-    """
-
-    objective: str
-    d: int
-    K: int
-    code: np.ndarray  # (K, d) float64 unit rows: best over restarts after polish
-    features: np.ndarray | None  # (K, d) float64 features (softmax/hardmax/ce/wd), else None
-    value: float  # true objective of code (see class docstring)
-    kkt_residual: float  # from polish; NaN when not polished (streamed, or too many variables)
-    restart_values: np.ndarray  # (restarts,) float64: true value of every restart after search
-    success_rate: float  # fraction of restarts within SUCCESS_RTOL of value (see docstring)
-    seconds: float  # wall time: the cell's share (by rows) of its bucket's search, plus polish
-    device: str  # devices the search ran on, e.g. "cpu x1"
-    engine: str = "adam"  # the local solver that ran: "trust" or "adam"
-    starts: int = 0  # starts spent on the cell (random, perturbed, seeded)
-    confirmations: int = 0  # starts that reached the reported basin (trust; adam: hits)
-    found_by: str = "random"  # how the reported basin was first reached
-    search_path: str = "dense"  # "dense" (batched), "streamed" or "neighbour lists"
-    neighbors: int = 0  # pieces per point of the neighbour-list search (0: all pieces)
-    converged: bool = False  # polished, and the polish certified a KKT point (see polish)
-    config: SolveConfig | None = None  # the configuration that produced this result
-
-
-def _check_polish_available(config: SolveConfig) -> None:
-    if config.polish and _polish is None:
-        raise ImportError(
-            "polish=True needs spherecodes.solvers.polish, which failed to import "
-            f"({_POLISH_IMPORT_ERROR}); pass SolveConfig(polish=False) to search only"
-        )
-
-
-def _check_finite(objective, d, K, code, config):
-    if not np.all(np.isfinite(code)):
-        raise ValueError(
-            f"the {objective} search diverged for d={d}, K={K} (non-finite coordinates); "
-            f"with tau={config.tau}, lam={config.lam}, steps={config.steps}: try a larger tau "
-            "or fewer steps"
-        )
-
-
-def _polish_candidates(objective, d, K, candidates, config, temperature=None):
-    """Return (code, features, value, kkt, converged) of the best polished candidate, or None
-    when the cell is not polished (polish off or more than config.polish_max_variables variables).
-
-    ``candidates`` is a list of (code, features) in order of preference; at most
-    ``config.polish_top`` of them are polished."""
-    has_h = candidates[0][1] is not None
-    if not config.polish or K * d * (2 if has_h else 1) > config.polish_max_variables:
-        return None
-    obj = objectives.get(objective)
-    kw = {}
-    if obj.uses_tau:
-        kw["tau"] = config.tau
-    if obj.uses_lam:
-        kw["lam"] = config.lam
-    if obj.minmax and temperature is not None:
-        kw["temperature"] = temperature
-    best = None
-    for code, feat in candidates[: config.polish_top]:
-        p = _polish(objective, code, feat, **kw)
-        if best is None or p.value < best.value:
-            best = p
-    return best.code, best.features, float(best.value), float(best.kkt_residual), best.converged
-
-
-def _result(objective, d, K, code, feat, value, kkt, values, success, seconds, device, **kw):
-    if objective == "wd":  # reported: W's rows normalized (value stays that of the raw W, H)
-        code = code / np.linalg.norm(code, axis=1, keepdims=True)
-    return CellResult(
-        objective=objective,
-        d=d,
-        K=K,
-        code=np.asarray(code, np.float64),
-        features=None if feat is None else np.asarray(feat, np.float64),
-        value=float(value),
-        kkt_residual=float(kkt),
-        restart_values=np.asarray(values, np.float64),
-        success_rate=float(success),
-        seconds=seconds,
-        device=device,
-        **kw,
-    )
-
-
-def _finish_cell(
-    objective, d, K, codes, feats, values, config, search_seconds, device, path="dense", m=0
-):
-    """Polish the best restarts of one cell (first-order search) and return its CellResult
-    (`path` the search path, `m` the neighbour-list length)."""
-    t0 = time.perf_counter()
-    values = np.asarray(values, np.float64)
-    order = np.argsort(values, kind="stable")
-    best = int(order[0])
-    _check_finite(objective, d, K, codes[best], config)
-    # Restarts whose searched values agree to 1e-9 sit in the same basin and would polish to
-    # the same optimum: polish one of each.
-    distinct: list[int] = []
-    for r in order:
-        if not any(abs(values[r] - values[q]) <= 1e-9 * max(1.0, abs(values[q])) for q in distinct):
-            distinct.append(int(r))
-    cands = [(codes[r], None if feats is None else feats[r]) for r in distinct]
-    out = _polish_candidates(objective, d, K, cands, config)
-    if out is None:
-        out = (codes[best], cands[0][1], float(values[best]), math.nan, False)
-    code, feat, value, kkt, converged = out
-    tol = SUCCESS_RTOL * max(1.0, abs(value))
-    hits = int(np.sum(values - value <= tol))
-    return _result(
-        objective,
-        d,
-        K,
-        code,
-        feat,
-        value,
-        kkt,
-        values,
-        hits / len(values),
-        search_seconds + time.perf_counter() - t0,
-        device,
-        engine="adam",
-        starts=len(values),
-        confirmations=hits,
-        found_by="random",
-        search_path=path,
-        neighbors=m,
-        converged=converged,
-        config=config,
-    )
-
-
-def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResult:
-    """Polish the population of one basin-searched cell and return its CellResult."""
-    t0 = time.perf_counter()
-    d, K = cs.d, cs.K
-    best = cs.best
-    _check_finite(objective, d, K, best[2], config)
-    # The surrogate at the final temperature t exceeds the max by at most t log(#pieces), so a
-    # basin whose searched value is worse than the best's by more cannot polish to a better one.
-    t_end = trust.LocalSpec.t_end
-    slack = 2 * t_end * math.log(2 * K * K) if objectives.get(objective).minmax else 0.0
-    cands = [(p[2], p[3]) for p in cs.population if p[1] <= best[1] + slack]
-    out = _polish_candidates(objective, d, K, cands, config, temperature=t_end)
-    if out is None:
-        out = (best[2], best[3], best[1], math.nan, False)
-    code, feat, value, kkt, converged = out
-    return _result(
-        objective,
-        d,
-        K,
-        code,
-        feat,
-        value,
-        kkt,
-        cs.values,
-        cs.hits / max(cs.starts, 1),
-        cs.seconds + time.perf_counter() - t0,
-        device,
-        engine="trust",
-        starts=cs.starts,
-        confirmations=cs.hits,
-        found_by=cs.found_by,
-        converged=converged,
-        config=config,
-    )
-
-
-def use_trust(d: int, K: int, config: SolveConfig) -> bool:
-    """Return True when cell (d, K) is solved by the trust-region engine under `config`."""
-    if config.engine != "auto":
-        return config.engine == "trust"
-    n_vars = K * d * (2 if objectives.get(config.objective).has_features else 1)
-    return n_vars <= TRUST_MAX_VARIABLES
-
-
-@precision.float64
-def run_bucket(bucket: Bucket, config: SolveConfig):
-    """Return (codes, features, values, rows, seconds) of all rows of `bucket`, as NumPy.
-
-    codes/features are (n_rows, K_pad, d_pad) float64 (features None without H), values
-    (n_rows,); rows is the :class:`batching.Rows` layout; seconds the wall time of the search.
-    """
-    t0 = time.perf_counter()
-    spec = SearchSpec(
-        config.objective, config.steps, config.search_dtype, bucket.K_pad, bucket.d_pad
-    )
-    rows = batching.layout(bucket, config.restarts)
-    sharding = batching.batch_sharding()
-    key = jax.random.PRNGKey(config.seed)
-    outs = []
-    for c in range(bucket.chunks):
-        sl = slice(c * bucket.batch, (c + 1) * bucket.batch)
-        args = [batching.shard(np.asarray(x[sl]), sharding) for x in (rows.d, rows.K, rows.restart)]
-        outs.append(search_batch(spec, key, *args, np.float64(config.tau), np.float64(config.lam)))
-    codes = np.concatenate([np.asarray(o.code) for o in outs])
-    feats = None
-    if config.objective in WITH_FEATURES:
-        feats = np.concatenate([np.asarray(o.features) for o in outs])
-    values = np.concatenate([np.asarray(o.value) for o in outs])
-    return codes, feats, values, rows, time.perf_counter() - t0
-
-
-@precision.float64
-def solve_grid(
-    cells: Sequence[tuple[int, int]],
-    config: SolveConfig,
-    *,
-    on_bucket: Callable[[str, int], None] | None = None,
-    on_result: Callable[[CellResult], None] | None = None,
-    stream: bool | None = None,
-) -> list[CellResult]:
-    """Return one CellResult per (d, K) cell, in input order, solving bucket by bucket.
-
-    ``on_bucket(description, n_cells)`` is called before each bucket is searched and
-    ``on_result(result)`` as soon as each cell is finished.
-
-    Cells too large for the dense batched program (estimated memory of the cell or of its
-    bucket above ``stream.stream_limit()``, see :func:`spherecodes.solvers.stream.plan`;
-    ``stream=True`` forces it, ``stream=False`` forbids it)
-    are searched one by one on the streamed path (:mod:`spherecodes.solvers.stream`): at most
-    ``stream.MAX_STREAM_RESTARTS`` restarts, no dense polish (``kkt_residual`` NaN, ``value``
-    the exact float64 objective computed blockwise), ``device`` ending in ", streamed ...".
-    Before anything runs, a cell or bucket whose estimated memory exceeds the memory available
-    raises MemoryError with the estimate.
-
-    >>> res = solve_grid([(2, 5), (3, 4)], SolveConfig(restarts=8, steps=500, polish=False))
-    >>> [(r.d, r.K) for r in res]
-    [(2, 5), (3, 4)]
-    """
-    cells = batching.validate_cells(cells)
-    obj = config.objective
-    if config.neighbors:
-        return _solve_neighbors(cells, config, on_bucket, on_result)
-    plan = _stream.plan(cells, config, stream=stream)  # raises MemoryError when it cannot fit
-    if plan.dense:
-        _check_polish_available(config)
-    device = batching.device_description()
-    results: dict[tuple[int, int], CellResult] = {}
-    for d, K in plan.streamed:
-        if on_bucket is not None:
-            n_restarts = min(config.restarts, _stream.MAX_STREAM_RESTARTS)
-            on_bucket(f"{obj} d={d} K={K}: streamed, {n_restarts} restarts", 1)
-        out = _stream.search_stream(obj, d, K, config)
-        dev = f"{device}, streamed (block {out.block}, no polish)"
-        unpolished = dataclasses.replace(config, polish=False)
-        res = _finish_cell(
-            obj, d, K, out.code, out.features, out.value, unpolished, out.seconds, dev, "streamed"
-        )
-        results[(d, K)] = res
-        if on_result is not None:
-            on_result(res)
-    trust_cells = [c for b in plan.dense for c in b.cells if use_trust(*c, config)]
-    if trust_cells:
-
-        def on_round(rnd, n_open):
-            if on_bucket is not None:
-                on_bucket(f"{obj} trust regions, round {rnd + 1}: {n_open} cells open", 0)
-
-        searched = engine.basin_search(trust_cells, config, on_round=on_round)
-        for (d, K), cs in searched.items():
-            res = _finish_search(obj, cs, config, device)
-            results[(d, K)] = res
-            if on_result is not None:
-                on_result(res)
-    adam_cells = {c for b in plan.dense for c in b.cells if not use_trust(*c, config)}
-    adam_cells = [c for c in cells if c in adam_cells]
-    dense = batching.buckets(adam_cells, config) if adam_cells else []
-    for bucket in dense:
-        if on_bucket is not None:
-            on_bucket(bucket.describe(config.objective), len(bucket.cells))
-        codes, feats, values, rows, seconds = run_bucket(bucket, config)
-        share = seconds / len(bucket.cells)
-        for i, (d, K) in enumerate(bucket.cells):
-            sel = np.flatnonzero(rows.cell == i)
-            sel = sel[np.argsort(rows.restart[sel], kind="stable")]
-            c = codes[sel][:, :K, :d]
-            f = None if feats is None else feats[sel][:, :K, :d]
-            res = _finish_cell(config.objective, d, K, c, f, values[sel], config, share, device)
-            results[(d, K)] = res
-            if on_result is not None:
-                on_result(res)
-    return [results[c] for c in cells]
-
-
-def _solve_neighbors(cells, config, on_bucket, on_result) -> list[CellResult]:
-    """solve_grid with config.neighbors > 0: every cell by the neighbour-list search."""
-    obj = config.objective
-    for d, K in cells:
-        m = min(config.neighbors, K - 1)
-        need = _neighbors.neighbor_memory(d, K, m)
-        _stream.check_bytes(need, f"{obj} d={d} K={K} with neighbour lists of {m}")
-    device = batching.device_description()
-    results = []
-    for d, K in cells:
-        m = min(config.neighbors, K - 1)
-        n_restarts = min(config.restarts, _stream.MAX_STREAM_RESTARTS)
-        if on_bucket is not None:
-            on_bucket(f"{obj} d={d} K={K}: neighbour lists of {m}, {n_restarts} restarts", 1)
-        out = _neighbors.search_neighbors(obj, d, K, config, m=m)
-        dev = f"{device}, neighbour lists (m={m}, refresh {_neighbors.REFRESH})"
-        res = _finish_cell(
-            obj,
-            d,
-            K,
-            out.code,
-            out.features,
-            out.value,
-            config,
-            out.seconds,
-            dev,
-            "neighbour lists",
-            m,
-        )
-        results.append(res)
-        if on_result is not None:
-            on_result(res)
-    return results
-
-
-@precision.float64
-def solve(d: int, K: int, config: SolveConfig, *, stream: bool | None = None) -> CellResult:
-    """Return the best code for one cell (d, K): :func:`solve_grid` on a one-cell grid.
-
-    >>> res = solve(2, 5, SolveConfig(restarts=8, steps=500, polish=False))
-    >>> round(float(np.degrees(np.arccos(res.value))), 4)  # the regular pentagon
-    72.0
-    """
-    return solve_grid([(d, K)], config, stream=stream)[0]
-
+from spherecodes.solvers.config import (
+    ENGINES,
+    POLISH_MAX_VARIABLES,
+    SUCCESS_RTOL,
+    TRUST_MAX_VARIABLES,
+    CellResult,
+    SolveConfig,
+)
+from spherecodes.solvers.grid import run_bucket, solve, solve_grid
+from spherecodes.solvers.planning import use_trust
+from spherecodes.solvers.search import OBJECTIVES
 
 __all__ = [
     "ENGINES",
     "OBJECTIVES",
-    "TRUST_MAX_VARIABLES",
+    "POLISH_MAX_VARIABLES",
     "SUCCESS_RTOL",
+    "TRUST_MAX_VARIABLES",
     "Bucket",
     "CellResult",
     "SolveConfig",
+    "batching",
     "buckets",
+    "config",
+    "engine",
+    "grid",
+    "neighbors",
+    "planning",
+    "riemannian",
     "run_bucket",
+    "search",
     "solve",
     "solve_grid",
+    "stream",
+    "trust",
     "use_trust",
 ]

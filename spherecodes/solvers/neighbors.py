@@ -33,11 +33,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from spherecodes import precision
+from spherecodes import objectives, precision
 from spherecodes.solvers import riemannian, search, stream
 
-#: Objectives the neighbour-list search accepts.
-OBJECTIVES = ("tammes", "grassmannian", "softmax", "hardmax")
+#: Objectives the neighbour-list search accepts: the min-max ones.
+OBJECTIVES = tuple(n for n in objectives.names() if objectives.get(n).minmax)
 
 #: Default steps between two refreshes of the neighbour lists.  Early steps move points far
 #: (learning rate 0.02), so stale lists let unlisted pieces grow unseen: on softmax (10, 100),
@@ -47,7 +47,7 @@ REFRESH = 10
 
 
 def _check(objective: str, K: int, m: int, refresh: int) -> None:
-    if objective not in OBJECTIVES:
+    if not objectives.get(objective).minmax:  # an unknown name: ValueError naming them all
         raise ValueError(
             f"objective={objective!r} has no neighbour-list search: choose from {OBJECTIVES}"
         )
@@ -61,17 +61,18 @@ def _check(objective: str, K: int, m: int, refresh: int) -> None:
 def neighbor_lists(objective: str, W, H, *, m: int, block: int):
     """Return (K, m) int32: for each row k the m columns j != k with the largest pieces of row
     k (tammes <w_k, w_j>, grassmannian |<w_k, w_j>|, softmax/hardmax <w_j, h_k>), by blocks."""
+    obj = objectives.get(objective)
     K = W.shape[0]
     b = min(block, K)
     nb = -(-K // b)
-    V = H if objective in ("softmax", "hardmax") else W
+    V = H if obj.has_features else W
     Vb = stream.pad_blocks(V, nb, b)
     offs = jnp.arange(nb, dtype=jnp.int32) * b
 
     def one(xs):
         Vr, off = xs
         S = Vr @ W.T
-        S = jnp.abs(S) if objective == "grassmannian" else S
+        S = jnp.abs(S) if obj.both_signs else S
         r = off + jnp.arange(b)
         S = jnp.where(r[:, None] == jnp.arange(K)[None, :], -jnp.inf, S)
         return jax.lax.top_k(S, m)[1].astype(jnp.int32)
@@ -81,11 +82,12 @@ def neighbor_lists(objective: str, W, H, *, m: int, block: int):
 
 def local_pieces(objective: str, W, H, nbr):
     """Return the (K, m) pieces of the listed pairs (grassmannian: (2, K, m), both signs)."""
+    obj = objectives.get(objective)
     Wn = W[nbr]  # (K, m, d)
-    if objective in ("softmax", "hardmax"):
+    if obj.has_features:
         return jnp.einsum("kmd,kd->km", Wn, H) - jnp.sum(W * H, axis=1)[:, None]
     G = jnp.einsum("kmd,kd->km", Wn, W)
-    return jnp.stack([G, -G]) if objective == "grassmannian" else G
+    return jnp.stack([G, -G]) if obj.both_signs else G
 
 
 def local_surrogate(objective: str, params, nbr, t):
@@ -164,20 +166,11 @@ def search_neighbors(
     return stream.run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
-def neighbor_memory(d: int, K: int, m: int, *, block: int | None = None) -> int:
-    """Return the estimated peak bytes of :func:`search_neighbors` (float64 refinement): the
-    gathered (K, m, d) neighbours and their gradient, the (K, d) variables with Adam's state,
-    and one (block, K) block of the list refresh."""
-    b = stream.default_block(K) if block is None else block
-    return int(8 * (3 * K * m * d + 2 * 12 * K * d + 3 * b * K))
-
-
 __all__ = [
     "OBJECTIVES",
     "REFRESH",
     "local_pieces",
     "local_surrogate",
     "neighbor_lists",
-    "neighbor_memory",
     "search_neighbors",
 ]

@@ -26,14 +26,13 @@ blocks simply run in a ``lax.scan``.
 other through one compiled float32 program (``lax.fori_loop`` over steps, the same schedules
 and Adam as the dense search), a float64 refinement, then the exact float64 objective computed
 blockwise (:func:`stream_true_value`).  There is no dense polish: ``kkt_residual`` is NaN.
-:func:`estimate_memory` predicts the bytes of either path and :func:`check_memory` refuses a
-run that cannot fit, naming the estimate and the memory available.
+The memory estimates of this path and the choice of it live in
+:mod:`spherecodes.solvers.planning`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from functools import partial
 from typing import NamedTuple
@@ -43,13 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
-from spherecodes import losses, precision
-from spherecodes.solvers import batching, riemannian, search
-from spherecodes.solvers.search import OBJECTIVES, ON_SPHERE, WITH_FEATURES
-
-#: solve() takes the streamed path for a cell when the dense batched program's estimated
-#: memory (:func:`dense_memory`) exceeds this many bytes.
-STREAM_THRESHOLD_BYTES = 4 << 30
+from spherecodes import losses, objectives, precision
+from spherecodes.solvers import riemannian, search
 
 #: Restarts actually run by the streamed path (at most; ``config.restarts`` if smaller): each
 #: restart of a large cell costs a full search, run one after the other.
@@ -61,26 +55,6 @@ BLOCK_ENTRIES = 1 << 25
 #: Smallest and largest default block (rows); a block is a multiple of 8 rows.
 MIN_BLOCK, MAX_BLOCK = 8, 1024
 
-#: Live (K, d) arrays of the streamed search per variable (params, grad, Adam mu and nu,
-#: update, tangent, scatter accumulator, row outputs, loop copies), measured from compiled
-#: programs and rounded up.
-_STREAM_KD_COPIES = 12
-#: Live (block, K) arrays of pieces per block (pieces, mask, exponentials, scatter weights).
-_STREAM_BK_COPIES = {"tammes": 4, "grassmannian": 6, "softmax": 5, "hardmax": 5, "ce": 6, "wd": 6}
-#: Dense program: temporary bytes per row as a multiple of K_pad^2 * 8 (float64 refinement),
-#: measured from compiled search_batch programs (tammes 1.3, softmax 2.35, ce 3.35,
-#: grassmannian 4.35) and rounded up.
-_DENSE_KK_FACTOR = {
-    "tammes": 1.5,
-    "grassmannian": 4.5,
-    "softmax": 2.5,
-    "hardmax": 2.5,
-    "ce": 3.5,
-    "wd": 3.5,
-}
-_DENSE_KD_COPIES = 16
-
-_SCATTER = ("softmax", "hardmax", "ce", "wd")
 _T_STARTS = tuple(getattr(search, "T_STARTS", (search.T_START,)))
 _LOG2 = math.log(2.0)
 
@@ -97,7 +71,8 @@ def default_block(K: int) -> int:
     return int(min(b, -(-K // 8) * 8))
 
 
-def _check_block(block: int) -> int:
+def check_block(block: int) -> int:
+    """Return ``block`` as an int, or raise ValueError unless it is an integer >= 1."""
     if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block={block!r} is out of range: need an integer block >= 1")
     return int(block)
@@ -133,26 +108,27 @@ def _dlog_softplus(x):
 
 def _row_terms(objective, Wr, Hr, r, W, t, tau) -> _RowTerms:
     """Terms of rows ``r`` (global indices, (b,)) with coordinates Wr, Hr (b, d)."""
+    obj = objectives.get(objective)
     K = W.shape[0]
     row_ok = r < K
     valid = (r[:, None] != jnp.arange(K)[None, :]) & row_ok[:, None]
     zeros_b = jnp.zeros(r.shape, W.dtype)
-    if objective in ("tammes", "grassmannian"):
+    if not obj.has_features:  # pieces of pairs of points: symmetric, no scatter
         G = Wr @ W.T
-        x = jnp.abs(G) if objective == "grassmannian" else G
+        x = jnp.abs(G) if obj.both_signs else G
         m = jnp.max(jnp.where(valid, x, -jnp.inf), axis=1)
         m0 = jnp.where(row_ok, m, 0)[:, None]
         ep = jnp.where(valid, jnp.exp((G - m0) / t), 0)
-        if objective == "tammes":
-            s, u = jnp.sum(ep, axis=1), ep @ W
-        else:
+        if obj.both_signs:
             em = jnp.where(valid, jnp.exp((-G - m0) / t), 0)
             s, u = jnp.sum(ep + em, axis=1), (ep - em) @ W
+        else:
+            s, u = jnp.sum(ep, axis=1), ep @ W
         ell = jnp.where(row_ok, m / t, -jnp.inf)
         return _RowTerms(ell, s, zeros_b, 2 * u, jnp.zeros_like(Wr), None)
     own = jnp.sum(Wr * Hr, axis=1)
     A = Hr @ W.T - own[:, None]  # A[k, j] = <w_j - w_k, h_k>
-    if objective in ("softmax", "hardmax"):
+    if obj.minmax:  # the margins are the pieces
         m = jnp.max(jnp.where(valid, A, -jnp.inf), axis=1)
         m0 = jnp.where(row_ok, m, 0)
         e = jnp.where(valid, jnp.exp((A - m0[:, None]) / t), 0)
@@ -161,7 +137,7 @@ def _row_terms(objective, Wr, Hr, r, W, t, tau) -> _RowTerms:
         gw = -s[:, None] * Hr
         ell = jnp.where(row_ok, m / t, -jnp.inf)
         return _RowTerms(ell, s, zeros_b, gw, gh, e)
-    # ce and wd: x_k = logsumexp_{j != k} A[k, j] / tau, CE_k = softplus(x_k).
+    # smooth (ce, wd): x_k = logsumexp_{j != k} A[k, j] / tau, CE_k = softplus(x_k).
     z = A / tau
     mz = jnp.max(jnp.where(valid, z, -jnp.inf), axis=1)
     mz0 = jnp.where(row_ok, mz, 0)
@@ -169,7 +145,7 @@ def _row_terms(objective, Wr, Hr, r, W, t, tau) -> _RowTerms:
     ps = jnp.where(row_ok, jnp.sum(p, axis=1), 1)
     x = jnp.where(row_ok, mz0 + jnp.log(ps), 0)
     pi = p / ps[:, None]
-    if objective == "ce":
+    if obj.log_surrogate:
         # L0 = tau logsumexp_k log CE_k: row weight q_k dlogCE/dx_k, q_k = exp(ell_k - L) / Z.
         ell = jnp.where(row_ok, losses.log_softplus(x), -jnp.inf)
         f = _dlog_softplus(x)
@@ -209,13 +185,14 @@ def _blocks_local(objective, Wb, Hb, offs, W, H, t, tau):
             L = Ln
         return (L, acc), (rt.ell, rt.s, rt.v, rt.gw, rt.gh)
 
-    acc0 = jnp.zeros((K, d) if objective in _SCATTER else (1, 1), dt)
+    acc0 = jnp.zeros((K, d) if objectives.get(objective).has_features else (1, 1), dt)
     L0 = jnp.asarray(-jnp.inf, dt)
     (L, acc), outs = jax.lax.scan(body, (L0, acc0), (Wb, Hb, offs))
     return (L, acc) + outs
 
 
 def pad_blocks(X, nb: int, b: int):
+    """Return X (K, ...) zero-padded to nb * b rows and reshaped to (nb, b, ...) row blocks."""
     K = X.shape[0]
     Xp = jnp.concatenate([X, jnp.zeros((nb * b - K,) + X.shape[1:], X.dtype)])
     return Xp.reshape((nb, b) + X.shape[1:])
@@ -229,6 +206,7 @@ def stream_value_and_grad(objective: str, W, H, t, tau, lam, *, block: int):
     all-true mask (value a scalar in W's dtype; grads (K, d); grad_H zeros for tammes and
     grassmannian, where ``H`` is ignored and may be None).  Memory O(K d + block K).
     """
+    obj = objectives.get(objective)
     K, d = W.shape
     dt = W.dtype
     if H is None:
@@ -265,23 +243,25 @@ def stream_value_and_grad(objective: str, W, H, t, tau, lam, *, block: int):
         )(Wb, Hb, offs, W, H, t, tau)
     ell, s, v = ell.reshape(-1)[:K], s.reshape(-1)[:K], v.reshape(-1)[:K]
     gw, gh = gw.reshape(-1, d)[:K], gh.reshape(-1, d)[:K]
-    if objective not in _SCATTER:
+    if not obj.has_features:
         L = jnp.max(ell)
     w = jnp.exp(ell - L)
     Z = jnp.sum(s * w)
     q = (w / Z)[:, None]
     gW, gH = q * gw, q * gh
-    if objective in _SCATTER:
+    if obj.has_features:
         gW = gW + acc / Z
-    if objective in ("tammes", "grassmannian"):
+    if not obj.has_features:  # ordered pairs count each piece twice: t log 2 too many
         value = t * (L + jnp.log(Z)) - t * _LOG2
-    elif objective in ("softmax", "hardmax"):
+    elif obj.minmax:
         value = t * (L + jnp.log(Z))
-    elif objective == "ce":
+    elif obj.log_surrogate:
         value = tau * (L + jnp.log(Z))
-    else:  # wd
-        value = jnp.sum(v) / K + 0.5 * lam * (jnp.sum(W * W) + jnp.sum(H * H))
-        gW, gH = gW + lam * W, gH + lam * H
+    else:  # the mean CE, plus the weight decay
+        value = jnp.sum(v) / K
+        if obj.uses_lam:
+            value = value + 0.5 * lam * (jnp.sum(W * W) + jnp.sum(H * H))
+            gW, gH = gW + lam * W, gH + lam * H
     return value, (gW, gH)
 
 
@@ -291,6 +271,7 @@ def stream_value_and_grad(objective: str, W, H, t, tau, lam, *, block: int):
 
 @partial(jax.jit, static_argnames=("objective", "block"))
 def _true_value(objective, W, H, tau, lam, *, block):
+    obj = objectives.get(objective)
     K = W.shape[0]
     b = min(block, K)
     nb = -(-K // b)
@@ -302,21 +283,21 @@ def _true_value(objective, W, H, tau, lam, *, block):
         r = off + jnp.arange(b)
         row_ok = r < K
         valid = (r[:, None] != jnp.arange(K)[None, :]) & row_ok[:, None]
-        if objective in ("tammes", "grassmannian"):
+        if not obj.has_features:
             G = Wr @ W.T
-            G = jnp.abs(G) if objective == "grassmannian" else G
+            G = jnp.abs(G) if obj.both_signs else G
             return jnp.max(jnp.where(valid, G, -jnp.inf))
         A = Hr @ W.T - jnp.sum(Wr * Hr, axis=1)[:, None]
-        if objective in ("softmax", "hardmax"):
+        if obj.minmax:
             return jnp.max(jnp.where(valid, A, -jnp.inf))
         x = jax.nn.logsumexp(jnp.where(valid, A / tau, -jnp.inf), axis=1)
         return jnp.sum(jnp.where(row_ok, jax.nn.softplus(x), 0))
 
     per = jax.lax.map(one, (Wb, Hb, offs))
-    if objective in ("tammes", "grassmannian", "softmax", "hardmax"):
+    if obj.minmax:
         return jnp.max(per)
     ce = jnp.sum(per) / K
-    if objective == "ce":
+    if not obj.uses_lam:
         return ce
     return ce + 0.5 * lam * (jnp.sum(W * W) + jnp.sum(H * H))
 
@@ -328,11 +309,10 @@ def stream_true_value(objective: str, W, H=None, *, tau=0.05, lam=5e-3, block=No
     coherence, softmax/hardmax the HardMax loss at the given features (GNC eq. 5), ce the mean
     CE at ``tau`` (eq. 2), wd CE + lam/2 (|W|^2 + |H|^2).  Memory O(K d + block K).
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
+    objectives.get(objective)  # ValueError naming the accepted objectives
     W = jnp.asarray(W, jnp.float64)
     H = jnp.zeros_like(W) if H is None else jnp.asarray(H, jnp.float64)
-    b = default_block(W.shape[0]) if block is None else _check_block(block)
+    b = default_block(W.shape[0]) if block is None else check_block(block)
     return float(_true_value(objective, W, H, float(tau), float(lam), block=b))
 
 
@@ -353,7 +333,7 @@ class StreamOutput(NamedTuple):
 def _steps_program(objective, n, block, t0, t1, lr0, lr1, params, tau, lam):
     """Run n Riemannian-Adam steps of the streamed surrogate (traced; dtype of params)."""
     dt = params[0].dtype
-    opt = riemannian.adam(sphere=objective in ON_SPHERE)
+    opt = riemannian.adam(sphere=objectives.get(objective).sphere)
     tau, lam = jnp.asarray(tau, dt), jnp.asarray(lam, dt)
 
     def step(s, carry):
@@ -395,7 +375,7 @@ def search_steps(objective: str, params, tau, lam, t_start=None, *, steps: int, 
 def refine_steps(objective: str, params, tau, lam, *, steps: int, block: int):
     """Return float64 params after the refinement (t from T_END to T_FINE), as the dense search."""
     p = tuple(x.astype(jnp.float64) for x in params)
-    if objective in ON_SPHERE:
+    if objectives.get(objective).sphere:
         p = tuple(riemannian.normalize(x) for x in p)
     if steps == 0:
         return p
@@ -424,7 +404,7 @@ def run_restarts(objective: str, d: int, K: int, config, one_restart, *, block, 
     ``min(config.restarts, MAX_STREAM_RESTARTS)``; ``block`` None the default block.
     """
     t0 = time.perf_counter()
-    b = default_block(K) if block is None else _check_block(block)
+    b = default_block(K) if block is None else check_block(block)
     R = min(config.restarts, MAX_STREAM_RESTARTS) if restarts is None else int(restarts)
     if R < 1:
         raise ValueError(f"restarts={restarts} is out of range: need restarts >= 1")
@@ -439,7 +419,7 @@ def run_restarts(objective: str, d: int, K: int, config, one_restart, *, block, 
         values.append(stream_true_value(objective, W, H, tau=config.tau, lam=config.lam, block=b))
         codes.append(W)
         feats.append(H)
-    features = np.stack(feats) if objective in WITH_FEATURES else None
+    features = np.stack(feats) if objectives.get(objective).has_features else None
     return StreamOutput(
         np.stack(codes), features, np.asarray(values, np.float64), time.perf_counter() - t0, b
     )
@@ -462,8 +442,7 @@ def search_stream(
     ``config.steps`` steps in ``config.search_dtype`` and ``ceil(REFINE_FRACTION * steps)``
     float64 refinement steps, and measures each exactly in float64.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
+    objectives.get(objective)  # ValueError naming the accepted objectives
 
     def one(params, t_start, n_fine, b):
         p = search_steps(
@@ -474,166 +453,15 @@ def search_stream(
     return run_restarts(objective, d, K, config, one, block=block, restarts=restarts)
 
 
-# --------------------------------------------------------------------------------------------
-# memory
-
-
-def dense_memory(objective: str, d: int, K: int, config) -> int:
-    """Return the estimated bytes of the dense batched search of one cell (d, K): its chunk of
-    rows x K_pad^2 pieces plus the (K_pad, d_pad) arrays of every row."""
-    rows = batching.batch_size(config.restarts, devices=len(jax.devices()))
-    return _dense_bytes(objective, rows, batching.ladder(K), batching.ladder(d))
-
-
-def bucket_memory(objective: str, bucket) -> int:
-    """Return the estimated bytes of one chunk of a dense bucket (a batching.Bucket)."""
-    return _dense_bytes(objective, bucket.batch, bucket.K_pad, bucket.d_pad)
-
-
-def _dense_bytes(objective: str, rows: int, K_pad: int, d_pad: int) -> int:
-    nvar = 2 if objective in WITH_FEATURES else 1
-    kk = _DENSE_KK_FACTOR[objective] * rows * K_pad * K_pad * 8
-    kd = _DENSE_KD_COPIES * nvar * rows * K_pad * d_pad * 8
-    return int(kk + kd)
-
-
-def stream_memory(objective: str, d: int, K: int, config=None, *, block: int | None = None) -> int:
-    """Return the estimated bytes of the streamed search of one cell (d, K) with ``block`` rows
-    per block: O(K d + block K), float64 (the refinement) bounding the float32 search."""
-    b = min(default_block(K) if block is None else _check_block(block), K)
-    nvar = 2 if objective in WITH_FEATURES else 1
-    kd = _STREAM_KD_COPIES * nvar * K * d * 8
-    bk = _STREAM_BK_COPIES[objective] * b * K * 8
-    return int(kd + bk)
-
-
-def estimate_memory(
-    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
-) -> int:
-    """Return the estimated peak bytes of solving cell (d, K): path "dense", "stream", or "auto"
-    (the path :func:`choose_path` picks)."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not one of {OBJECTIVES}")
-    if path == "auto":
-        path = choose_path(objective, d, K, config)
-    if path == "dense":
-        return dense_memory(objective, d, K, config)
-    if path == "stream":
-        return stream_memory(objective, d, K, config, block=block)
-    raise ValueError(f"path={path!r} is not one of ('auto', 'dense', 'stream')")
-
-
-def choose_path(objective: str, d: int, K: int, config, *, stream: bool | None = None) -> str:
-    """Return "stream" when forced (``stream=True``) or, with ``stream=None``, when the dense
-    estimate exceeds STREAM_THRESHOLD_BYTES or half the memory available; else "dense"."""
-    if stream is not None:
-        return "stream" if stream else "dense"
-    return "stream" if dense_memory(objective, d, K, config) > stream_limit() else "dense"
-
-
-def stream_limit() -> int:
-    """Return the dense-estimate bytes above which the streamed path is taken automatically:
-    min(STREAM_THRESHOLD_BYTES, half the memory available)."""
-    return int(min(STREAM_THRESHOLD_BYTES, available_memory()[0] // 2))
-
-
-class Plan(NamedTuple):
-    """How solve_grid runs a grid: which cells are streamed, and the dense buckets."""
-
-    streamed: list  # [(d, K), ...] cells for search_stream, in input order
-    dense: list  # [batching.Bucket, ...] buckets of the other cells
-
-
-def plan(cells, config, *, stream: bool | None = None) -> Plan:
-    """Return the Plan of a grid of (d, K) cells under ``config``, after checking memory.
-
-    ``stream=True`` streams every cell, ``stream=False`` none; with ``None`` a cell is streamed
-    when its own dense estimate or that of the dense bucket it would share exceeds
-    :func:`stream_limit`.  Raises MemoryError (with the estimate and the memory available)
-    when a streamed cell or a dense bucket cannot fit, before anything runs.
-    """
-    cells = batching.validate_cells(cells)
-    obj = config.objective
-    if stream is None:
-        limit = stream_limit()
-        streamed = {c for c in cells if dense_memory(obj, c[0], c[1], config) > limit}
-        rest = [c for c in cells if c not in streamed]
-        for bucket in batching.buckets(rest, config) if rest else []:
-            if bucket_memory(obj, bucket) > limit:
-                streamed.update(bucket.cells)
-    else:
-        streamed = set(cells) if stream else set()
-    dense_cells = [c for c in cells if c not in streamed]
-    dense = batching.buckets(dense_cells, config) if dense_cells else []
-    streamed = [c for c in cells if c in streamed]
-    for d, K in streamed:
-        check_memory(obj, d, K, config, path="stream")
-    for bucket in dense:
-        check_bytes(bucket_memory(obj, bucket), f"dense bucket {bucket.describe(obj)}")
-    return Plan(streamed, dense)
-
-
-def available_memory() -> tuple[int, str]:
-    """Return (bytes, where): the first device's ``bytes_limit`` when it reports one (an
-    accelerator), else the host's physical RAM."""
-    dev = jax.devices()[0]
-    try:
-        stats = dev.memory_stats()
-    except Exception:  # noqa: BLE001 - backends without memory stats raise various errors
-        stats = None
-    if stats and stats.get("bytes_limit"):
-        return int(stats["bytes_limit"]), f"{dev.device_kind} memory"
-    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "host RAM"
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB"
-
-
-def check_memory(
-    objective: str, d: int, K: int, config, *, path: str = "auto", block: int | None = None
-) -> int:
-    """Return the estimate of :func:`estimate_memory`, or raise MemoryError (naming the estimate
-    and the memory available) when it exceeds the memory available."""
-    if path == "auto":
-        path = choose_path(objective, d, K, config)
-    need = estimate_memory(objective, d, K, config, path=path, block=block)
-    return check_bytes(need, f"cell (d={d}, K={K}) for objective={objective!r} on the {path} path")
-
-
-def check_bytes(need: int, what: str) -> int:
-    """Return ``need`` (bytes), or raise MemoryError when it exceeds the memory available,
-    naming ``what``, the estimate and the memory available."""
-    have, where = available_memory()
-    if need > have:
-        raise MemoryError(
-            f"{what} needs an estimated {need} bytes ({_gib(need)}), more than the {have} "
-            f"bytes ({_gib(have)}) of {where}; reduce K or d, or the restarts (the streamed "
-            f"path needs O(K*d + block*K) bytes)"
-        )
-    return need
-
-
 __all__ = [
     "BLOCK_ENTRIES",
+    "check_block",
     "MAX_STREAM_RESTARTS",
-    "Plan",
-    "STREAM_THRESHOLD_BYTES",
     "StreamOutput",
-    "available_memory",
-    "bucket_memory",
-    "check_bytes",
-    "check_memory",
-    "choose_path",
     "default_block",
-    "dense_memory",
-    "estimate_memory",
     "refine_steps",
     "search_steps",
-    "plan",
     "search_stream",
-    "stream_limit",
-    "stream_memory",
     "stream_true_value",
     "stream_value_and_grad",
 ]
