@@ -107,6 +107,11 @@ class Objective:
     log_surrogate: bool = False  # smooth: surrogate tau log(sum_k CE_k), not the loss itself
     uses_tau: bool = False  # takes the CE temperature tau
     uses_lam: bool = False  # takes the weight decay lam (a term lam/2 (|W|^2 + |H|^2))
+    # Memory model of the search programs (bytes estimates, solvers/planning.py), measured
+    # from compiled programs and rounded up: the dense program's temporaries per row as a
+    # multiple of K_pad^2 * 8, and the streamed search's live (block, K) arrays per block.
+    dense_kk_factor: float = 1.5
+    stream_bk_copies: int = 4
 
     @property
     def minmax(self) -> bool:
@@ -145,15 +150,45 @@ OBJECTIVES: Mapping[str, Objective] = types.MappingProxyType(
         o.name: o
         for o in (
             Objective("tammes", "none", True, _tammes_pieces),
-            Objective("softmax", "code", True, _hardmax_pieces),
-            Objective("hardmax", "random", True, _hardmax_pieces),
             Objective(
-                "ce", "random", True, None, _ce_smooth, _ce_exact, log_surrogate=True, uses_tau=True
+                "softmax", "code", True, _hardmax_pieces, dense_kk_factor=2.5, stream_bk_copies=5
             ),
             Objective(
-                "wd", "random", False, None, _wd_smooth, _wd_exact, uses_tau=True, uses_lam=True
+                "hardmax", "random", True, _hardmax_pieces, dense_kk_factor=2.5, stream_bk_copies=5
             ),
-            Objective("grassmannian", "none", True, _grassmannian_pieces, both_signs=True),
+            Objective(
+                "ce",
+                "random",
+                True,
+                None,
+                _ce_smooth,
+                _ce_exact,
+                log_surrogate=True,
+                uses_tau=True,
+                dense_kk_factor=3.5,
+                stream_bk_copies=6,
+            ),
+            Objective(
+                "wd",
+                "random",
+                False,
+                None,
+                _wd_smooth,
+                _wd_exact,
+                uses_tau=True,
+                uses_lam=True,
+                dense_kk_factor=3.5,
+                stream_bk_copies=6,
+            ),
+            Objective(
+                "grassmannian",
+                "none",
+                True,
+                _grassmannian_pieces,
+                both_signs=True,
+                dense_kk_factor=4.5,
+                stream_bk_copies=6,
+            ),
         )
     }
 )

@@ -32,19 +32,9 @@ STREAM_THRESHOLD_BYTES = 4 << 30
 #: update, tangent, scatter accumulator, row outputs, loop copies), measured from compiled
 #: programs and rounded up.
 _STREAM_KD_COPIES = 12
-#: Live (block, K) arrays of pieces per block (pieces, mask, exponentials, scatter weights).
-_STREAM_BK_COPIES = {"tammes": 4, "grassmannian": 6, "softmax": 5, "hardmax": 5, "ce": 6, "wd": 6}
-#: Dense program: temporary bytes per row as a multiple of K_pad^2 * 8 (float64 refinement),
-#: measured from compiled search_batch programs (tammes 1.3, softmax 2.35, ce 3.35,
-#: grassmannian 4.35) and rounded up.
-_DENSE_KK_FACTOR = {
-    "tammes": 1.5,
-    "grassmannian": 4.5,
-    "softmax": 2.5,
-    "hardmax": 2.5,
-    "ce": 3.5,
-    "wd": 3.5,
-}
+#: Per objective, the live (block, K) arrays of the streamed search and the dense program's
+#: K_pad^2 temporaries are fields of its record (``Objective.stream_bk_copies``,
+#: ``Objective.dense_kk_factor``), measured from compiled programs.
 _DENSE_KD_COPIES = 16
 
 
@@ -69,8 +59,9 @@ def bucket_memory(objective: str, bucket) -> int:
 
 
 def _dense_bytes(objective: str, rows: int, K_pad: int, d_pad: int) -> int:
-    nvar = 2 if objectives.get(objective).has_features else 1
-    kk = _DENSE_KK_FACTOR[objective] * rows * K_pad * K_pad * 8
+    obj = objectives.get(objective)
+    nvar = 2 if obj.has_features else 1
+    kk = obj.dense_kk_factor * rows * K_pad * K_pad * 8
     kd = _DENSE_KD_COPIES * nvar * rows * K_pad * d_pad * 8
     return int(kk + kd)
 
@@ -79,9 +70,10 @@ def stream_memory(objective: str, d: int, K: int, config=None, *, block: int | N
     """Return the estimated bytes of the streamed search of one cell (d, K) with ``block`` rows
     per block: O(K d + block K), float64 (the refinement) bounding the float32 search."""
     b = min(stream.default_block(K) if block is None else stream.check_block(block), K)
-    nvar = 2 if objectives.get(objective).has_features else 1
+    obj = objectives.get(objective)
+    nvar = 2 if obj.has_features else 1
     kd = _STREAM_KD_COPIES * nvar * K * d * 8
-    bk = _STREAM_BK_COPIES[objective] * b * K * 8
+    bk = obj.stream_bk_copies * b * K * 8
     return int(kd + bk)
 
 
