@@ -190,7 +190,7 @@ def notes(rows: list[dict]) -> list[str]:
     out = [
         "Nothing K x K is formed: the temporaries grow like block x K plus a few K x d arrays "
         "(compare 'dense est.', the dense batched program's estimate for 8 restarts).  'est.' "
-        "is stream.stream_memory, the figure the memory check uses: a deliberate over-estimate "
+        "is planning.stream_memory, the figure the memory check uses: a deliberate over-estimate "
         "(float64, 12 K x d copies per variable) of the compiled float64 refinement program.",
         "A step is n_blocks blocks of rows plus O(K d) work, so where a full step is too slow "
         "for this run it is extrapolated from one block; at the K where both are measured "
