@@ -75,8 +75,10 @@ def _store_row(objective, d, K, fresh, solved: dict, code_file: str) -> dict:
     return row
 
 
-def _write_store(folder: Path, rows: list[dict], run: dict) -> None:
+def _write_store(folder: Path, rows: list[dict], meta: dict) -> None:
+    """Write a sweep store's results.csv and one run record taken from the table's sidecar."""
     store.write_table(folder / "results.csv", rows, schema.SWEEP_COLUMNS)
+    run = {"id": "migrated", **{k: meta.get(k) for k in ("command", "start", "end", "versions")}}
     store.record_run(folder / "run.json", run)
 
 
@@ -135,9 +137,7 @@ def migrate_tammes(path: Path) -> dict:
             row.setdefault(c, None)
         row["code_file"] = f"{folder.name}/{name}"
         pack.unlink()
-    run = {"id": "migrated", "command": meta.get("command"), "start": meta.get("start"),
-           "end": meta.get("end"), "versions": meta.get("versions")}  # fmt: skip
-    _write_store(folder, stored, run)
+    _write_store(folder, stored, meta)
     store.write_table(path, rows, schema.TAMMES_COLUMNS)
     _sidecar(path, "migrated", rep.record())
     return rep.record()
@@ -172,9 +172,7 @@ def migrate_equivalence(path: Path) -> dict:
             }
             stored.append(_store_row(side, d, K, fresh, solved, name))
             row[f"{side}_code_file"] = f"{folder.name}/{name}"
-    run = {"id": "migrated", "command": meta.get("command"), "start": meta.get("start"),
-           "end": meta.get("end"), "versions": meta.get("versions")}  # fmt: skip
-    _write_store(folder, stored, run)
+    _write_store(folder, stored, meta)
     store.write_table(path, rows, schema.EQUIVALENCE_COLUMNS)
     _sidecar(path, "migrated", rep.record())
     return rep.record()

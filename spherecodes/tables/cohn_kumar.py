@@ -299,7 +299,6 @@ def cohn_kumar_rows(
     folder = Path(out_dir)
     cells = _random_cells(codes, restarts)
     searched: dict[tuple[int, int], dict] = {}
-    search_seconds: dict[tuple[int, int], float] = {}
     if cells:
         cfg = SolveConfig(
             objective="softmax",
@@ -310,7 +309,6 @@ def cohn_kumar_rows(
         )
         sweep_rows = solve_cells(folder, [(cfg, cells)], command=command, cluster=cluster)
         searched = cell_rows(sweep_rows, "softmax")
-        search_seconds = {cell: float(r["seconds"]) for cell, r in searched.items()}
     rng = np.random.default_rng(seed)
     rows = []
     for c in codes:
@@ -338,7 +336,8 @@ def cohn_kumar_rows(
             "verdict": _verdict(rho, local, c11, rand),
         }
         # this code's own work plus the search of its cell (solved once for codes sharing it)
-        row["seconds"] = round(time.perf_counter() - t0 + search_seconds.get((c.d, c.K), 0.0), 3)
+        searched_for = float(searched[(c.d, c.K)]["seconds"]) if (c.d, c.K) in searched else 0.0
+        row["seconds"] = round(time.perf_counter() - t0 + searched_for, 3)
         row = {k: row[k] for k in schema.COHN_KUMAR_COLUMNS}
         rows.append(row)
         if on_row is not None:
