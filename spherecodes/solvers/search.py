@@ -67,6 +67,7 @@ LR_START, LR_END = 0.02, 1e-5
 REFINE_FRACTION = 0.125
 T_FINE, LR_FINE = 1e-8, 1e-9
 
+
 @dataclasses.dataclass(frozen=True)
 class SearchSpec:
     """What the compiled search program depends on (hashable: a static jit argument)."""
@@ -177,54 +178,104 @@ def true_value(objective: str, W, H, pm, tau, lam):
 # the search
 
 
-def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
-    dtype = jnp.dtype(spec.dtype)
-    obj = spec.objective
-    pm = jnp.arange(spec.K_pad) < K
-    W, H = _init(spec, seed_key, d, K, restart)
-    params = (W, H) if H is not None else (W,)
-    opt = riemannian.adam(sphere=objectives.get(obj).sphere)
-
+def _loss_fn(obj: str, pm, tau, lam):
     def loss(p, t):
         dt = p[0].dtype
         H = p[1] if len(p) > 1 else None
         return surrogate(obj, (p[0], H), pm, t, jnp.asarray(tau, dt), jnp.asarray(lam, dt))
 
-    def make_step(t0, t1, lr0, lr1, n, dt):
-        def step(s, carry):
-            p, state = carry
-            if isinstance(t0, tuple):
-                # One schedule per starting temperature, each computed from constants and the
-                # unbatched step counter, then selected per row: the arithmetic is scalar, so
-                # results do not depend on how the batch is split across devices.
-                choices, which = t0
-                t = geometric(choices[0], t1, s, n, dt)
-                for i, c in enumerate(choices[1:], start=1):
-                    t = jnp.where(which == i, geometric(c, t1, s, n, dt), t)
-            else:
-                t = geometric(t0, t1, s, n, dt)
-            lr = geometric(lr0, lr1, s, n, dt)
-            return opt.step(p, jax.grad(loss)(p, t), state, lr)
+    return loss
 
-        return step
 
-    step = make_step(
-        (T_STARTS, restart % len(T_STARTS)), T_END, LR_START, LR_END, spec.steps, dtype
-    )
-    params, _ = jax.lax.fori_loop(0, spec.steps, step, (params, opt.init(params)))
+def _descend(obj: str, params, pm, t0, t1, lr0, lr1, n, dtype, tau, lam):
+    """Return params after n Adam steps on the surrogate, t falling from t0 to t1 and the
+    learning rate from lr0 to lr1 (geometrically).  ``t0`` is a float or a pair
+    (choices, which): one schedule per starting temperature in ``choices``, computed from
+    constants and the unbatched step counter and selected per row by ``which`` (the arithmetic
+    is scalar, so results do not depend on how the batch is split across devices)."""
+    opt = riemannian.adam(sphere=objectives.get(obj).sphere)
+    loss = _loss_fn(obj, pm, tau, lam)
 
-    # Float64 from here on: what is reported is measured in float64.
+    def step(s, carry):
+        p, state = carry
+        if isinstance(t0, tuple):
+            choices, which = t0
+            t = geometric(choices[0], t1, s, n, dtype)
+            for i, c in enumerate(choices[1:], start=1):
+                t = jnp.where(which == i, geometric(c, t1, s, n, dtype), t)
+        else:
+            t = geometric(t0, t1, s, n, dtype)
+        lr = geometric(lr0, lr1, s, n, dtype)
+        return opt.step(p, jax.grad(loss)(p, t), state, lr)
+
+    params, _ = jax.lax.fori_loop(0, n, step, (params, opt.init(params)))
+    return params
+
+
+def _refine(spec: SearchSpec, params, pm, tau, lam) -> SearchOutput:
+    """Return the float64 refinement of searched params (REFINE_FRACTION * steps more Adam
+    steps, t from T_END to T_FINE) with the true objective value there."""
+    obj = spec.objective
     p64 = tuple(x.astype(jnp.float64) for x in params)
     if objectives.get(obj).sphere:
         p64 = tuple(normalize(x) for x in p64)
     n_fine = int(np.ceil(REFINE_FRACTION * spec.steps))
     if n_fine > 0:
-        step = make_step(T_END, T_FINE, LR_END, LR_FINE, n_fine, jnp.float64)
-        p64, _ = jax.lax.fori_loop(0, n_fine, step, (p64, opt.init(p64)))
+        p64 = _descend(obj, p64, pm, T_END, T_FINE, LR_END, LR_FINE, n_fine, jnp.float64, tau, lam)
     W64, H64 = p64[0], (p64[1] if len(p64) > 1 else None)
     f64 = jnp.float64
     value = true_value(obj, W64, H64, pm, jnp.asarray(tau, f64), jnp.asarray(lam, f64))
     return SearchOutput(W64, H64, value)
+
+
+def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
+    pm = jnp.arange(spec.K_pad) < K
+    W, H = _init(spec, seed_key, d, K, restart)
+    return _anneal_row(spec, W, H, pm, restart % len(T_STARTS), T_STARTS, tau, lam)
+
+
+def _anneal_row(spec: SearchSpec, W, H, pm, which, choices, tau, lam):
+    dtype = jnp.dtype(spec.dtype)
+    params = (W.astype(dtype),) if H is None else (W.astype(dtype), H.astype(dtype))
+    t0 = (choices, which)
+    params = _descend(
+        spec.objective, params, pm, t0, T_END, LR_START, LR_END, spec.steps, dtype, tau, lam
+    )
+    # Float64 from here on: what is reported is measured in float64.
+    return _refine(spec, params, pm, tau, lam)
+
+
+@partial(jax.jit, static_argnames=("spec", "choices"))
+def anneal_batch(spec: SearchSpec, W0, H0, d, K, which, tau, lam, choices=T_STARTS):
+    """Return the float64 results of annealed searches from given padded starts (W0, H0).
+
+    Row r starts at temperature ``choices[which[r]]`` and runs the same schedule as a random
+    restart of :func:`search_batch` (``spec.steps`` steps in ``spec.dtype``, then the float64
+    refinement); ``H0`` is None for objectives without features.
+    """
+
+    def row(W, H, kk, w):
+        pm = jnp.arange(spec.K_pad) < kk
+        return _anneal_row(spec, W, H, pm, w, choices, tau, lam)
+
+    if H0 is None:
+        return jax.vmap(lambda W, kk, w: row(W, None, kk, w))(W0, K, which)
+    return jax.vmap(row)(W0, H0, K, which)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def refine_batch(spec: SearchSpec, W, H, K, tau, lam) -> SearchOutput:
+    """Return the float64 refinement (see :func:`anneal_batch`) of given padded points, the
+    last phase of every search: results of different local solvers end on the same footing."""
+
+    def row(Wr, Hr, kk):
+        pm = jnp.arange(spec.K_pad) < kk
+        params = (Wr,) if Hr is None else (Wr, Hr)
+        return _refine(spec, params, pm, tau, lam)
+
+    if H is None:
+        return jax.vmap(lambda Wr, kk: row(Wr, None, kk))(W, K)
+    return jax.vmap(row)(W, H, K)
 
 
 @partial(jax.jit, static_argnames=("spec",))
@@ -242,6 +293,8 @@ def search_batch(spec: SearchSpec, seed_key, d, K, restart, tau, lam) -> SearchO
 __all__ = [
     "OBJECTIVES",
     "SearchOutput",
+    "anneal_batch",
+    "refine_batch",
     "SearchSpec",
     "initial_point",
     "random_starts",
