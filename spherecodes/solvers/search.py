@@ -234,29 +234,32 @@ def _search_row(spec: SearchSpec, seed_key, d, K, restart, tau, lam):
     return _anneal_row(spec, W, H, pm, restart % len(T_STARTS), T_STARTS, tau, lam)
 
 
-def _anneal_row(spec: SearchSpec, W, H, pm, which, choices, tau, lam):
+def _anneal_row(spec: SearchSpec, W, H, pm, which, choices, tau, lam, lr_start=LR_START):
     dtype = jnp.dtype(spec.dtype)
     params = (W.astype(dtype),) if H is None else (W.astype(dtype), H.astype(dtype))
     t0 = (choices, which)
     params = _descend(
-        spec.objective, params, pm, t0, T_END, LR_START, LR_END, spec.steps, dtype, tau, lam
+        spec.objective, params, pm, t0, T_END, lr_start, LR_END, spec.steps, dtype, tau, lam
     )
     # Float64 from here on: what is reported is measured in float64.
     return _refine(spec, params, pm, tau, lam)
 
 
-@partial(jax.jit, static_argnames=("spec", "choices"))
-def anneal_batch(spec: SearchSpec, W0, H0, d, K, which, tau, lam, choices=T_STARTS):
+@partial(jax.jit, static_argnames=("spec", "choices", "lr_start"))
+def anneal_batch(
+    spec: SearchSpec, W0, H0, d, K, which, tau, lam, choices=T_STARTS, lr_start=LR_START
+):
     """Return the float64 results of annealed searches from given padded starts (W0, H0).
 
     Row r starts at temperature ``choices[which[r]]`` and runs the same schedule as a random
     restart of :func:`search_batch` (``spec.steps`` steps in ``spec.dtype``, then the float64
-    refinement); ``H0`` is None for objectives without features.
+    refinement); ``H0`` is None for objectives without features.  ``lr_start`` is the first
+    learning rate (a smaller one keeps the anneal near its start: a local search).
     """
 
     def row(W, H, kk, w):
         pm = jnp.arange(spec.K_pad) < kk
-        return _anneal_row(spec, W, H, pm, w, choices, tau, lam)
+        return _anneal_row(spec, W, H, pm, w, choices, tau, lam, lr_start)
 
     if H0 is None:
         return jax.vmap(lambda W, kk, w: row(W, None, kk, w))(W0, K, which)
