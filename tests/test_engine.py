@@ -7,6 +7,7 @@ polished value is within POLISH_TOL + 8 d eps of the exact local optimum's."""
 
 import math
 
+import jax
 import numpy as np
 import pytest
 
@@ -150,3 +151,45 @@ def test_objective_records_cover_every_solver_objective():
         objectives.get("nope")
     assert objectives.get("softmax").minmax and not objectives.get("ce").minmax
     assert not objectives.get("wd").sphere and objectives.get("tammes").features == "none"
+
+
+def test_an_anneal_from_a_random_start_is_that_restart_of_the_first_order_search():
+    # One start per restart on every path: anneal_batch from random_starts (in the search's
+    # dtype) runs the exact program of search_batch's restart, bit for bit.
+    from spherecodes.solvers.search import SearchSpec, anneal_batch, random_starts, search_batch
+
+    spec = SearchSpec("tammes", 50, "float32", 16, 4)
+    key = jax.random.PRNGKey(3)
+    d, K, r = np.full(4, 3, np.int32), np.array([12, 12, 11, 9], np.int32), np.arange(4)
+    W0, _ = random_starts(spec, key, d, K, r.astype(np.int32))
+    a = anneal_batch(spec, W0, None, d, K, (r % 2).astype(np.int32), 0.05, 5e-3)
+    b = search_batch(spec, key, d, K, r.astype(np.int32), 0.05, 5e-3)
+    assert np.array_equal(np.asarray(a.code), np.asarray(b.code))
+    assert np.array_equal(np.asarray(a.value), np.asarray(b.value))
+
+
+def test_the_refinement_keeps_an_exact_optimum():
+    # At the icosahedron the surrogate's gradient vanishes by symmetry up to rounding, g <~ K
+    # eps; Adam's step is lr g / (|g| + 1e-8) <= lr * 1e-6 per coordinate, the refinement's
+    # learning rates sum to < 3e-4, so points move < 3e-10 and inner products < 6e-10.
+    from spherecodes import constructions
+    from spherecodes.solvers.search import SearchSpec, refine_batch
+
+    W = np.zeros((2, 16, 4))
+    W[:, :12, :3] = constructions.icosahedron()
+    r = refine_batch(SearchSpec("tammes", 2000, "float32", 16, 4), W, None, np.full(2, 12), 0, 0)
+    np.testing.assert_allclose(np.asarray(r.value), 1 / math.sqrt(5), rtol=0, atol=6e-10)
+    code = np.asarray(r.code)
+    assert np.all(code[:, 12:] == 0) and np.all(code[:, :, 3] == 0)
+
+
+def test_arms_share_a_round_by_which_reaches_the_best_basin():
+    n = engine.ROUND_STARTS
+    cs = engine.CellSearch(3, 40)
+    assert engine.arm_starts(cs, n) == (n, max(engine.ANNEAL_MIN, n))  # nothing known yet
+    cs.arm_best = {"trust": 0.80, "anneal": 0.80}
+    assert engine.arm_starts(cs, n) == (n, max(engine.ANNEAL_MIN, n))  # both reach it
+    cs.arm_best = {"trust": 0.80, "anneal": 0.81}
+    assert engine.arm_starts(cs, n) == (n, engine.ANNEAL_MIN)  # the trust regions lead
+    cs.arm_best = {"trust": 0.81, "anneal": 0.80}
+    assert engine.arm_starts(cs, n) == (1, engine.ANNEAL_MAX)  # the anneals lead
