@@ -375,7 +375,7 @@ def test_cli_table_writes_csv_and_sidecar(tmp_path, capsys):
     assert rows[0]["name"] == "5-gon"
     assert abs(rows[0]["rho_1vr"] - (1 - math.cos(2 * math.pi / 5))) < 1e-12
     meta = json.loads(out.with_suffix(".json").read_text())
-    for key in ("command", "versions", "seed", "devices", "start", "end"):
+    for key in ("command", "versions", "seed", "devices", "machine", "start", "end"):
         assert key in meta
     assert meta["command"].startswith("spherecodes table")
 

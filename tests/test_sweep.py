@@ -42,7 +42,7 @@ def test_files_and_columns(swept):
         assert r["engine"] == "trust" and r["found_by"]
         assert 1 <= r["confirmations"] <= r["starts"] <= r["restarts"]
     (run,) = json.loads((swept / "run.json").read_text())["runs"]
-    assert {"command", "versions", "devices", "start", "end", "pid", "host"} <= set(run)
+    assert {"command", "versions", "devices", "machine", "start", "end", "pid", "host"} <= set(run)
     assert run["end"] is not None and run["cells_solved"] == 4
 
 

@@ -166,6 +166,23 @@ def devices() -> list[str]:
     return [f"{d.platform}:{d.id}:{getattr(d, 'device_kind', '')}" for d in jax.devices()]
 
 
+def machine() -> str:
+    """Return the machine a run ran on: architecture, CPU count and CPU model, memory."""
+    model = platform.processor() or ""
+    mem = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        model = names[0] if names else model
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            kb = int(next(ln for ln in f if ln.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError, IndexError):
+        pass  # not Linux: architecture and CPU count only
+    cpu = f" ({model})" if model else ""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs{cpu}{mem}"
+
+
 def now() -> str:
     """Return the current UTC time in ISO 8601 with seconds."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -193,12 +210,13 @@ def find_sidecar(table: str | os.PathLike) -> Path | None:
 
 
 def provenance(command: str, *, started: str, wall_seconds: float, **extra) -> dict:
-    """Return a sidecar's fields: the command, package versions, devices, start and end (UTC)
-    and wall seconds of the run, then `extra` (seed, rows, cluster, ...)."""
+    """Return a sidecar's fields: the command, package versions, devices, machine, start and
+    end (UTC) and wall seconds of the run, then `extra` (seed, rows, cluster, ...)."""
     return {
         "command": command,
         "versions": versions(),
         "devices": devices(),
+        "machine": machine(),
         "start": started,
         "end": now(),
         "wall_seconds": round(float(wall_seconds), 3),
