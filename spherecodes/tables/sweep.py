@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from spherecodes import precision
@@ -44,6 +45,11 @@ _SETTING_COLUMNS = ("restarts", "steps", "seed", "tau", "lam")
 #: Columns that identify a cell of results.csv: one row (and one code file, named by them) per
 #: cell.  A row solved with other settings replaces the cell's row, as its code replaces the file.
 CELL_KEY = ("objective", "d", "K")
+#: Compiled programs are dropped after every job and every CLEAR_EVERY committed cells: each
+#: cell's measures and polish compile for its own (K, d), and a process that keeps them all
+#: runs out of memory mappings (vm.max_map_count, 65530 on Linux): the Tammes table K = 4..130
+#: aborted after 34 minutes with "LLVM compilation error: Cannot allocate memory".
+CLEAR_EVERY = 16
 
 
 def parse_range(text: str, *, name: str, minimum: int) -> list[int]:
@@ -206,6 +212,8 @@ def solve_cells(
             row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
             commit_cell(out, row, res.code)
             run["cells_solved"] += 1
+            if run["cells_solved"] % CLEAR_EVERY == 0:
+                jax.clear_caches()
             progress.done()
             if on_row is not None:
                 on_row(row)
@@ -222,6 +230,7 @@ def solve_cells(
                         on_bucket=progress.bucket,
                         on_result=lambda res, config=config: commit(res, config),
                     )
+                    jax.clear_caches()  # the next job's buckets and cells have other shapes
                     continue
                 n_nodes = len(cluster_record["nodes"])
                 progress.bucket(f"{config.objective} on Ray ({n_nodes} node(s))", len(todo))
