@@ -76,7 +76,6 @@ class TRState(NamedTuple):
     stage_it: jax.Array  # () int: iterations in the current stage
     done: jax.Array  # () bool
     converged: jax.Array  # () bool: last stage reached its gradient tolerance
-    work: jax.Array  # () int: gradient evaluations so far (Hessian-vector products count 2)
 
 
 class LocalOutput(NamedTuple):
@@ -88,7 +87,6 @@ class LocalOutput(NamedTuple):
     smooth: jax.Array  # (rows,) surrogate value at the final temperature
     grad_norm: jax.Array  # (rows,) Riemannian gradient norm at the final temperature
     iterations: jax.Array  # (rows,) int trust-region iterations
-    work: jax.Array  # (rows,) int gradient evaluations (a Hessian-vector product counts 2)
     converged: jax.Array  # (rows,) bool: final stage met its gradient tolerance
 
 
@@ -222,7 +220,7 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
             jnp.asarray(False),
         )
         c = jax.lax.while_loop(lambda c: (~c.stop) & (c.j < spec.max_inner), body, c0)
-        return c.eta, c.heta, c.hit, c.j
+        return c.eta, c.heta, c.hit
 
     def gtol(t):
         if obj.minmax:
@@ -240,7 +238,7 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
         finished = stage_over & last
         advance = stage_over & ~last
 
-        eta, heta, hit, n_hvp = tcg(x, hess, g, s.delta)
+        eta, heta, hit = tcg(x, hess, g, s.delta)
         x_new = retract(x, eta)
         f_new = f(x_new, t)
         model_dec = -(_inner(g, eta) + 0.5 * _inner(eta, heta))
@@ -263,7 +261,6 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
             jnp.where(stage_over, 0, s.stage_it + 1),
             finished | (s.it + 1 >= spec.max_iter),
             finished & (gnorm <= gtol(t)),
-            s.work + 3 + 2 * n_hvp,  # value and gradient, trial value, products
         )
 
     t0 = jnp.asarray(t0, dtype) if obj.minmax else t_end
@@ -275,7 +272,6 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
         jnp.asarray(0),
         jnp.asarray(False),
         jnp.asarray(False),
-        jnp.asarray(0),
     )
     s = jax.lax.while_loop(lambda s: ~s.done, body, s0)
     x = s.x
@@ -290,7 +286,6 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
         jnp.sqrt(_inner(g, g)),
         s.it,
         s.converged,
-        s.work,
     )
 
 
