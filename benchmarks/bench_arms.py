@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -38,7 +36,9 @@ def run_cells(cells: str, starts: int, tol: float) -> list[dict]:
 
 
 def _run_cells(cells: str, starts: int, tol: float) -> list[dict]:
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__}"
+    from spherecodes.tables import store
+
+    machine = f"{store.machine()}, jax {jax.__version__}"
     rows = []
     for cell in cells.split(","):
         d, K = (int(v) for v in cell.split("x"))

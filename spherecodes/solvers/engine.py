@@ -121,7 +121,8 @@ class CellSearch:
     next_restart: int = 0  # index of the next random start
     starts: int = 0  # starts spent (random, perturbed, seeded)
     rounds: int = 0
-    population: list = dataclasses.field(default_factory=list)  # [(smooth, value, W, H, kind, src)]
+    # the POPULATION best distinct results [(smooth, value, W, H, kind, source, arm)]
+    population: list = dataclasses.field(default_factory=list)
     hits: int = 0  # starts that reached the best basin (not counting perturbations of it)
     found_by: str = ""
     improved: bool = True  # the last round found a better basin
@@ -411,35 +412,31 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
     """Solve `rows` (one bucket), each arm in batches; return their _Solved, row-aligned."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
-    parts = {}
+    order: list[int] = []  # row index of every solved row, in solving order
+    parts: list[list] = []  # per chunk: [code, features, value, smooth, seconds]
     for arm, fn in (("trust", _trust_chunk), ("anneal", _anneal_chunk)):
         idx = [i for i, r in enumerate(rows) if r.arm == arm]
-        if not idx:
-            continue
-        sub = [rows[i] for i in idx]
-        batch = batching.batch_size(len(sub), devices=n_dev)
-        for c0 in range(0, len(sub), batch):
-            chunk = sub[c0 : c0 + batch]
+        batch = batching.batch_size(max(len(idx), 1), devices=n_dev)
+        for c0 in range(0, len(idx), batch):
+            chunk = [rows[i] for i in idx[c0 : c0 + batch]]
             n_real = len(chunk)
             chunk = chunk + [chunk[0]] * (batch - n_real)  # spare rows: repeated, discarded
             t0 = time.perf_counter()
-            out = [
-                None if a is None else np.asarray(a)[:n_real]
-                for a in fn(obj, config, K_pad, d_pad, chunk, cells, sharding)
-            ]
-            sec = np.full(n_real, (time.perf_counter() - t0) / n_real)
-            for j, i in enumerate(idx[c0 : c0 + n_real]):
-                parts[i] = [None if a is None else a[j] for a in out] + [sec[j]]
-    cols = list(zip(*(parts[i] for i in range(len(rows))), strict=True))
-    return _Solved(
-        np.stack(cols[0]),
-        None if cols[1][0] is None else np.stack(cols[1]),
-        *(np.asarray(c) for c in cols[2:]),
-    )
+            out = fn(obj, config, K_pad, d_pad, chunk, cells, sharding)
+            out = [None if a is None else np.asarray(a)[:n_real] for a in out]
+            parts.append(out + [np.full(n_real, (time.perf_counter() - t0) / n_real)])
+            order += idx[c0 : c0 + n_real]
+    back = np.argsort(order)  # solving order -> row order
+    cols = [
+        None if parts[0][k] is None else np.concatenate([p[k] for p in parts])[back]
+        for k in range(5)
+    ]
+    return _Solved(*cols)
 
 
 def _update(cs: CellSearch, results) -> None:
-    """Merge one round's local optima (smooth, value, W, H, kind) into the cell's record."""
+    """Merge one round's local optima (smooth, value, W, H, kind, source, arm) into the cell's
+    record."""
     cs.rounds += 1
     old_best = cs.best[0] if cs.best else math.inf
     pop = list(cs.population)
@@ -448,6 +445,7 @@ def _update(cs: CellSearch, results) -> None:
         cs.values.append(res[1])
         if not math.isfinite(res[0]):
             continue
+        cs.arm_best[res[6]] = min(cs.arm_best.get(res[6], math.inf), res[0])
         # Basin statistics count the trust-region arm's random starts: converged second-order
         # solves; an anneal that ends mid-descent would count as a basin seen once.
         if res[4] == "random":
@@ -520,12 +518,9 @@ def basin_search(
                 K, d = cs.K, cs.d
                 W = out.code[j, :K, :d]
                 H = None if out.features is None else out.features[j, :K, :d]
-                res = (float(out.smooth[j]), float(out.value[j]), W, H, r.kind, r.source)
+                res = (float(out.smooth[j]), float(out.value[j]), W, H, r.kind, r.source, r.arm)
                 per_cell[r.cell].append(res)
                 cs.seconds += float(out.seconds[j])
-                if math.isfinite(res[0]):
-                    prev = cs.arm_best.get(r.arm, math.inf)
-                    cs.arm_best[r.arm] = min(prev, res[0])
             for i in live:
                 cs = order[i]
                 _update(cs, per_cell[i])
