@@ -41,7 +41,12 @@ def _run_cells(cells: str, starts: int, tol: float) -> list[dict]:
     machine = f"{store.machine()}, jax {jax.__version__}"
     rows = []
     for cell in cells.split(","):
-        d, K = (int(v) for v in cell.split("x"))
+        try:
+            d, K = (int(v) for v in cell.split("x"))
+        except ValueError:
+            raise SystemExit(f"--cells: {cell!r} is not a cell 'dxK' (e.g. 3x96)") from None
+        if d < 2 or K < 2:
+            raise SystemExit(f"--cells: {cell!r} is out of range: need d >= 2 and K >= 2")
         rows += _cell(d, K, starts, tol, machine)
     return rows
 
