@@ -185,11 +185,19 @@ def test_the_refinement_keeps_an_exact_optimum():
 
 def test_arms_share_a_round_by_which_reaches_the_best_basin():
     n = engine.ROUND_STARTS
+    amin, amax, h = engine.ANNEAL_MIN, engine.ANNEAL_MAX, engine.HALVING_OPEN
     cs = engine.CellSearch(3, 40)
-    assert engine.arm_starts(cs, n) == (n, max(engine.ANNEAL_MIN, n))  # nothing known yet
-    cs.arm_best = {"trust": 0.80, "anneal": 0.80}
-    assert engine.arm_starts(cs, n) == (n, max(engine.ANNEAL_MIN, n))  # both reach it
-    cs.arm_best = {"trust": 0.80, "anneal": 0.81}
-    assert engine.arm_starts(cs, n) == (n, engine.ANNEAL_MIN)  # the trust regions lead
-    cs.arm_best = {"trust": 0.81, "anneal": 0.80}
-    assert engine.arm_starts(cs, n) == (1, engine.ANNEAL_MAX)  # the anneals lead
+    opening = {"trust": n, "halving": h, "anneal": max(amin, n)}
+    assert engine.arm_starts(cs, n) == opening  # nothing known yet
+    cs.arm_best = {"trust": 0.80, "halving": 0.80, "anneal": 0.80}
+    assert engine.arm_starts(cs, n) == opening  # all reach it
+    cs.arm_best = {"trust": 0.80, "halving": 0.81, "anneal": 0.81}
+    assert engine.arm_starts(cs, n) == {"trust": n, "halving": h, "anneal": amin}  # trust leads
+    cs.arm_best = {"trust": 0.81, "halving": 0.81, "anneal": 0.80}
+    assert engine.arm_starts(cs, n) == {"trust": 1, "halving": h, "anneal": amax}  # anneals
+    cs.arm_best = {"trust": 0.81, "halving": 0.80, "anneal": 0.81}
+    assert engine.arm_starts(cs, n) == {"trust": 1, "halving": 1, "anneal": amax}  # halving
+    cs.rounds = engine.HALVING_ROUNDS  # after its opening rounds, halving runs only if it leads
+    assert engine.arm_starts(cs, n)["halving"] == 1
+    cs.arm_best = {"trust": 0.80, "halving": 0.81, "anneal": 0.80}
+    assert engine.arm_starts(cs, n) == {"trust": n, "halving": 0, "anneal": max(amin, n)}

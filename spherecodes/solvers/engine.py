@@ -1,8 +1,8 @@
-"""Basin search over a grid with adaptive budgets: rounds of batched local solves from two arms.
+"""Basin search over a grid with adaptive budgets: rounds of batched local solves from three arms.
 
 Every round runs, for each bucket of cells that are not finished, the rows of its cells in
 batches, one compiled program per arm, bucket shape and batch size.  A cell's rows come from
-two local solvers (arms), shared by :func:`arm_starts`:
+up to three local solvers (arms), shared by :func:`arm_starts`:
 
 * the **trust-region arm** (:func:`spherecodes.solvers.trust.local_batch`, second order with
   continuation in the temperature), :func:`round_starts` rows (``ROUND_STARTS`` for cells up
@@ -22,11 +22,17 @@ two local solvers (arms), shared by :func:`arm_starts`:
   first-order Riemannian Adam cooled slowly from a low temperature, ``ANNEAL_STEPS`` float32
   steps and a float64 refinement): random starts and perturbations of the population.  Its
   noisy descent reaches the best basins of large packings that the trust regions miss, at a
-  fraction of their cost; the trust regions win on symmetric high-dimensional cells.
+  fraction of their cost; the trust regions win on symmetric high-dimensional cells;
 
-Both arms run while each reaches the cell's best basin; while one leads, the other gets a
-trickle (``ANNEAL_MIN`` anneals or one trust-region start per round).  Min-max results of both
-arms end with the same float64 refinement and are told apart by their exact values.
+* the **halving arm** (min-max objectives): random starts solved by float64 trust-region
+  continuation from ``HALVING_T0`` with the temperature halved per stage down to
+  ``HALVING_T_END`` (Pymanopt's packing recipe).  From a high temperature its path is nearly
+  deterministic on large packings, and that path ends in the best-known code where neither
+  other arm goes (Tammes R^3, K = 96); a cell's first ``HALVING_ROUNDS`` rounds include it.
+
+Arms run while each reaches the cell's best basin; while one leads, the others get a
+trickle.  Min-max results of the first two arms end with the same float64 refinement, the
+halving arm's are converged to a lower temperature; all are told apart by their exact values.
 
 A cell is finished when its best basin has been reached by ``confirm`` starts, the last
 round found nothing better and the Good-Turing estimate of the chance that one more random
@@ -110,6 +116,17 @@ ANNEAL_STEPS = 2000
 #: 5x to 20x less than a trust-region start there: 100 against 550 ms at (3, 73), 2 cores),
 #: ANNEAL_MIN while the trust regions lead.
 ANNEAL_MIN, ANNEAL_MAX = 4, 32
+#: The halving arm (min-max objectives): trust-region continuation from HALVING_T0 with the
+#: temperature multiplied by HALVING_FACTOR per stage (Pymanopt's packing recipe halves eps),
+#: at most HALVING_ITER iterations per phase.  Its slow cooling from an energy-like start
+#: funnels into basins both other arms miss on some large packings (Tammes R^3, K = 96: 13 of
+#: 16 starts reach Sloane's code, against 0 of 16 for either other arm; benchmarks/bench_arms),
+#: at 3x to 5x the cost of a default trust-region start.  From a high temperature its path is
+#: nearly deterministic on large packings (one funnel: 13 of 16 starts end in one basin at
+#: (3, 96)), so a cell's first HALVING_ROUNDS rounds give it HALVING_OPEN starts each, and
+#: later rounds only while it alone leads the cell.
+HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
+HALVING_OPEN, HALVING_ROUNDS = 1, 2
 
 
 @dataclasses.dataclass
@@ -246,32 +263,42 @@ class _Row(NamedTuple):
     kind: str  # "random", "perturbed (hole|shake)", "neighbour K=..."
     restart: int = -1  # random start index
     source: float = math.nan  # surrogate value of the population member it perturbs
-    arm: str = "trust"  # the local solver: "trust" (trust regions) or "anneal" (first order)
+    arm: str = "trust"  # the local solver: "trust", "halving" (trust regions) or "anneal"
 
 
-def arm_starts(cs: CellSearch, n: int) -> tuple[int, int]:
-    """Return (trust-region starts, anneals) for a cell's next round, `n` the round size: both
-    arms while each has reached the cell's best basin (or nothing is known yet), and while one
-    arm leads, the other cut to a trickle (1 trust-region start, ANNEAL_MIN anneals)."""
+def arm_starts(cs: CellSearch, n: int) -> dict[str, int]:
+    """Return {arm: starts} for a cell's next round, `n` the round size.
+
+    Opening shares (trust-region n, anneals max(ANNEAL_MIN, n), halving HALVING_OPEN in the
+    first HALVING_ROUNDS rounds) while nothing is known or for the arms that tie for the
+    cell's best basin; an arm that alone leads gets the round (the anneals ANNEAL_MAX, and
+    when the halving arm leads, one halving start with ANNEAL_MAX anneals); the others a
+    trickle (one trust-region start, ANNEAL_MIN anneals, no halving after its opening)."""
+    halving = HALVING_OPEN if cs.rounds < HALVING_ROUNDS else 0
+    opening = {"trust": n, "halving": halving, "anneal": max(ANNEAL_MIN, n)}
     if not cs.arm_best:
-        return n, max(ANNEAL_MIN, n)
+        return opening
     best = min(cs.arm_best.values())
     lead = {arm for arm, v in cs.arm_best.items() if v <= best or _same(v, best)}
-    if lead == {"trust"}:
-        return n, ANNEAL_MIN
-    if lead == {"anneal"}:
-        return 1, ANNEAL_MAX
-    return n, max(ANNEAL_MIN, n)
+    trickle = {"trust": 1, "halving": halving, "anneal": ANNEAL_MIN}
+    if len(lead) > 1:
+        return {arm: opening[arm] if arm in lead else trickle[arm] for arm in opening}
+    if lead == {"halving"}:
+        # its path is nearly deterministic: one start a round confirms, and the round's search
+        # for rarer, better basins goes to the cheapest arm
+        return {"trust": 1, "halving": 1, "anneal": ANNEAL_MAX}
+    leading = {"trust": n, "anneal": ANNEAL_MAX}
+    return {arm: leading[arm] if arm in lead else trickle[arm] for arm in opening}
 
 
 def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
     """Return the rows of one cell for the next round: trust-region starts (random, perturbed,
     seeded by neighbours) and, for min-max objectives, anneals (random and perturbed)."""
     budget = config.restarts - cs.starts
-    n_trust, n_anneal = arm_starts(cs, round_starts(cs.d, cs.K))
+    share = arm_starts(cs, round_starts(cs.d, cs.K))
     if not obj.minmax:
-        n_trust, n_anneal = round_starts(cs.d, cs.K), 0
-    n = min(n_trust, budget)
+        share = {"trust": round_starts(cs.d, cs.K)}
+    n = min(share["trust"], budget)
     rows: list[_Row] = []
     if cs.rounds > 0 and cs.population:
         # neighbour seeds, when a neighbour's best changed since this cell last used it
@@ -299,7 +326,11 @@ def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
         r = cs.next_restart
         cs.next_restart += 1
         rows.append(_Row(index, None, None, PORTFOLIO[r % len(PORTFOLIO)], "random", r))
-    m = min(n_anneal, budget - len(rows))
+    for _ in range(min(share.get("halving", 0), budget - len(rows))):
+        r = cs.next_restart
+        cs.next_restart += 1
+        rows.append(_Row(index, None, None, HALVING_T0, "random (halving)", r, arm="halving"))
+    m = min(share.get("anneal", 0), budget - len(rows))
     n_pert = m // 4 if cs.rounds > 0 and cs.population else 0
     for j in range(n_pert):
         member = cs.population[j % len(cs.population)]
@@ -397,6 +428,26 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     return ref.code, ref.features, ref.value, ref.value
 
 
+def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
+    """Solve a chunk of halving-arm rows (min-max objectives, float64 throughout: the slow
+    cooling loses its way in float32); return (code, features, value, smooth)."""
+    W0, H0, d, K = _starts(obj, config, K_pad, d_pad, chunk, cells)
+    spec = LocalSpec(
+        obj.name,
+        K_pad,
+        d_pad,
+        max_iter=HALVING_ITER,
+        factor=HALVING_FACTOR,
+        t_end=HALVING_T_END,
+    )
+    t0 = np.full(len(chunk), HALVING_T0)
+    W, dd, KK, t0 = (batching.shard(np.asarray(x), sharding) for x in (W0, d, K, t0))
+    H = None if H0 is None else batching.shard(H0, sharding)
+    out = local_batch(spec, W, H, dd, KK, t0, np.float64(config.tau), np.float64(config.lam))
+    # converged at HALVING_T_END, below where the refinement ends: its exact value as it is
+    return out.code, out.features, out.value, out.value
+
+
 def _anneal_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     """Solve a chunk of anneal rows; return (code, features, value, smooth)."""
     W0, H0, d, K = _starts(obj, config, K_pad, d_pad, chunk, cells)
@@ -414,7 +465,11 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
     sharding = batching.batch_sharding()
     order: list[int] = []  # row index of every solved row, in solving order
     parts: list[list] = []  # per chunk: [code, features, value, smooth, seconds]
-    for arm, fn in (("trust", _trust_chunk), ("anneal", _anneal_chunk)):
+    for arm, fn in (
+        ("trust", _trust_chunk),
+        ("halving", _halving_chunk),
+        ("anneal", _anneal_chunk),
+    ):
         idx = [i for i, r in enumerate(rows) if r.arm == arm]
         batch = batching.batch_size(max(len(idx), 1), devices=n_dev)
         for c0 in range(0, len(idx), batch):
