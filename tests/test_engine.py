@@ -201,3 +201,34 @@ def test_arms_share_a_round_by_which_reaches_the_best_basin():
     assert engine.arm_starts(cs, n)["halving"] == 1
     cs.arm_best = {"trust": 0.80, "halving": 0.81, "anneal": 0.80}
     assert engine.arm_starts(cs, n) == {"trust": n, "halving": 0, "anneal": max(amin, n)}
+
+
+def test_halving_arm_reaches_the_icosahedron_from_random_starts():
+    # The halving arm's schedule (float64 trust regions, t halved from HALVING_T0 to
+    # HALVING_T_END) from 4 random starts of Tammes (3, 12).  Bound: with P = K (K - 1) pieces
+    # and s_t the log-sum-exp surrogate, max <= s_t <= max + t log P, so the surrogate's
+    # minimizer x_t has max(x_t) <= s_t(x_t) <= s_t(x*) <= 1/sqrt(5) + t_end log P; below by
+    # optimality of the icosahedron, up to rounding of the 30 active inner products.
+    from spherecodes.solvers.search import SearchSpec, random_starts
+    from spherecodes.solvers.trust import LocalSpec, local_batch
+
+    n, K, d = 4, 12, 3
+    spec = LocalSpec(
+        "tammes",
+        16,
+        4,
+        max_iter=engine.HALVING_ITER,
+        factor=engine.HALVING_FACTOR,
+        t_end=engine.HALVING_T_END,
+    )
+    dd, KK = np.full(n, d, np.int32), np.full(n, K, np.int32)
+    r = np.arange(n, dtype=np.int32)
+    W0, _ = random_starts(
+        SearchSpec("tammes", 1, "float64", 16, 4), jax.random.PRNGKey(0), dd, KK, r
+    )
+    out = local_batch(spec, W0, None, dd, KK, np.full(n, engine.HALVING_T0), 0.0, 0.0)
+    eps = np.finfo(np.float64).eps
+    value = np.asarray(out.value)
+    assert np.all(value <= 1 / math.sqrt(5) + engine.HALVING_T_END * math.log(K * (K - 1)))
+    assert np.all(value >= 1 / math.sqrt(5) - 4 * d * eps)
+    assert np.all(np.asarray(out.converged))
