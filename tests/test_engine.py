@@ -206,9 +206,10 @@ def test_arms_share_a_round_by_which_reaches_the_best_basin():
 def test_halving_arm_reaches_the_icosahedron_from_random_starts():
     # The halving arm's schedule (float64 trust regions, t halved from HALVING_T0 to
     # HALVING_T_END) from 4 random starts of Tammes (3, 12).  Bound: with P = K (K - 1) pieces
-    # and s_t the log-sum-exp surrogate, max <= s_t <= max + t log P, so the surrogate's
-    # minimizer x_t has max(x_t) <= s_t(x_t) <= s_t(x*) <= 1/sqrt(5) + t_end log P; below by
-    # optimality of the icosahedron, up to rounding of the 30 active inner products.
+    # and s_t the log-sum-exp surrogate, max <= s_t <= max + t log P.  A start that ends at the
+    # minimizer x_t of s_t in the icosahedron's basin (every start must) has
+    # max(x_t) <= s_t(x_t) <= s_t(ico) <= 1/sqrt(5) + t_end log P; below, the icosahedron is
+    # optimal, up to rounding of a d-term inner product of unit rows (<= 4 d eps).
     from spherecodes.solvers.search import SearchSpec, random_starts
     from spherecodes.solvers.trust import LocalSpec, local_batch
 

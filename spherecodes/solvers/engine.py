@@ -32,7 +32,7 @@ up to three local solvers (arms), shared by :func:`arm_starts`:
 
 Arms run while each reaches the cell's best basin; while one leads, the others get a
 trickle.  Min-max results of the first two arms end with the same float64 refinement, the
-halving arm's are converged to a lower temperature; all are told apart by their exact values.
+halving arm's end at a lower temperature; all are told apart by their exact values.
 
 A cell is finished when its best basin has been reached by ``confirm`` starts, the last
 round found nothing better and the Good-Turing estimate of the chance that one more random
@@ -116,15 +116,14 @@ ANNEAL_STEPS = 2000
 #: 5x to 20x less than a trust-region start there: 100 against 550 ms at (3, 73), 2 cores),
 #: ANNEAL_MIN while the trust regions lead.
 ANNEAL_MIN, ANNEAL_MAX = 4, 32
-#: The halving arm (min-max objectives): trust-region continuation from HALVING_T0 with the
-#: temperature multiplied by HALVING_FACTOR per stage (Pymanopt's packing recipe halves eps),
-#: at most HALVING_ITER iterations per phase.  Its slow cooling from an energy-like start
-#: funnels into basins both other arms miss on some large packings (Tammes R^3, K = 96: 13 of
-#: 16 starts reach Sloane's code, against 0 of 16 for either other arm; benchmarks/bench_arms),
-#: at 3x to 5x the cost of a default trust-region start.  From a high temperature its path is
-#: nearly deterministic on large packings (one funnel: 13 of 16 starts end in one basin at
-#: (3, 96)), so a cell's first HALVING_ROUNDS rounds give it HALVING_OPEN starts each, and
-#: later rounds only while it alone leads the cell.
+#: The halving arm (min-max objectives): float64 trust-region continuation from HALVING_T0
+#: with the temperature multiplied by HALVING_FACTOR per stage down to HALVING_T_END
+#: (Pymanopt's packing recipe halves eps), at most HALVING_ITER iterations.  Its slow cooling
+#: from an energy-like start is nearly deterministic on large packings and funnels into basins
+#: both other arms miss on some (Tammes R^3, K = 96: 13 of 16 starts reach Sloane's code,
+#: against 0 of 16 for either other arm; benchmarks/bench_arms), at 3x to 5x the cost of a
+#: default trust-region start.  So a cell's first HALVING_ROUNDS rounds give it HALVING_OPEN
+#: starts each, and later rounds one start only while it alone leads the cell.
 HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
 HALVING_OPEN, HALVING_ROUNDS = 1, 2
 
@@ -293,7 +292,8 @@ def arm_starts(cs: CellSearch, n: int) -> dict[str, int]:
 
 def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
     """Return the rows of one cell for the next round: trust-region starts (random, perturbed,
-    seeded by neighbours) and, for min-max objectives, anneals (random and perturbed)."""
+    seeded by neighbours) and, for min-max objectives, halving starts (random) and anneals
+    (random and perturbed), as many of each as :func:`arm_starts` gives."""
     budget = config.restarts - cs.starts
     share = arm_starts(cs, round_starts(cs.d, cs.K))
     if not obj.minmax:
@@ -383,9 +383,16 @@ def _starts(obj, config, K_pad, d_pad, chunk, cells):
     return W0, H0, d, K
 
 
+def _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding):
+    """Return the sharded starts W, H and the rows' d, K and starting temperatures."""
+    W0, H0, d, K = _starts(obj, config, K_pad, d_pad, chunk, cells)
+    t0 = np.array([r.t0 for r in chunk], np.float64)
+    W, dd, KK, t0 = (batching.shard(np.asarray(x), sharding) for x in (W0, d, K, t0))
+    return W, None if H0 is None else batching.shard(H0, sharding), dd, KK, t0
+
+
 def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     """Solve a chunk of trust-region rows; return (code, features, value, smooth)."""
-    W0, H0, d, K = _starts(obj, config, K_pad, d_pad, chunk, cells)
     # Two phases: the basin is chosen at the higher temperatures, where float32 and short inner
     # solves suffice (twice as fast each); the float64 phase continues to the final temperature.
     # tCG steps grow with the tangent dimension (high-dimensional cells such as (8, 240) need
@@ -394,9 +401,7 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     inner = int(min(COARSE_INNER_MAX, max(COARSE_INNER, n_tangent // 16)))
     coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=inner)
     spec = LocalSpec(obj.name, K_pad, d_pad)
-    t0 = np.array([r.t0 for r in chunk], np.float64)
-    W, dd, KK, t0 = (batching.shard(np.asarray(x), sharding) for x in (W0, d, K, t0))
-    H = None if H0 is None else batching.shard(H0, sharding)
+    W, H, dd, KK, t0 = _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding)
     tau, lam = np.float64(config.tau), np.float64(config.lam)
     if obj.minmax:
         f32 = jnp.float32
@@ -431,7 +436,6 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
 def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     """Solve a chunk of halving-arm rows (min-max objectives, float64 throughout: the slow
     cooling loses its way in float32); return (code, features, value, smooth)."""
-    W0, H0, d, K = _starts(obj, config, K_pad, d_pad, chunk, cells)
     spec = LocalSpec(
         obj.name,
         K_pad,
@@ -440,11 +444,9 @@ def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
         factor=HALVING_FACTOR,
         t_end=HALVING_T_END,
     )
-    t0 = np.full(len(chunk), HALVING_T0)
-    W, dd, KK, t0 = (batching.shard(np.asarray(x), sharding) for x in (W0, d, K, t0))
-    H = None if H0 is None else batching.shard(H0, sharding)
+    W, H, dd, KK, t0 = _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding)
     out = local_batch(spec, W, H, dd, KK, t0, np.float64(config.tau), np.float64(config.lam))
-    # converged at HALVING_T_END, below where the refinement ends: its exact value as it is
+    # it ends at HALVING_T_END, below where the refinement ends: its exact value as it is
     return out.code, out.features, out.value, out.value
 
 
