@@ -116,6 +116,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.starts < 1:
         raise SystemExit(f"--starts={args.starts} is out of range: need >= 1")
+    if not args.tol >= 0:
+        raise SystemExit(f"--tol={args.tol} is out of range: need a number >= 0 (degrees)")
 
     rows = run_cells(args.cells, args.starts, args.tol)
     out = Path(args.out)
