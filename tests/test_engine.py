@@ -233,3 +233,36 @@ def test_halving_arm_reaches_the_icosahedron_from_random_starts():
     assert np.all(value <= 1 / math.sqrt(5) + engine.HALVING_T_END * math.log(K * (K - 1)))
     assert np.all(value >= 1 / math.sqrt(5) - 4 * d * eps)
     assert np.all(np.asarray(out.converged))
+
+
+def test_trust_arm_results_in_one_basin_are_one_basin_within_the_resolution():
+    # Trust-region rows of Tammes (3, 12) from random starts at every portfolio temperature:
+    # each ends at the minimizer x_t of the surrogate at t = HALVING_T_END in the icosahedron's
+    # basin, so 1/sqrt(5) - 4 d eps <= max(x_t) <= 1/sqrt(5) + t log(K (K - 1)) (bound as in the
+    # halving test), which is what engine.resolution(K) is; so any two are one basin in the
+    # statistics, and the engine tells them apart from a worse basin by more than it.
+    from spherecodes import objectives
+    from spherecodes.solvers import SolveConfig, batching
+
+    K, d, n = 12, 3, 6
+    obj = objectives.get("tammes")
+    cells = [engine.CellSearch(d, K, atol=engine.resolution(True, d, K))]
+    rows = [
+        engine._Row(0, None, None, engine.PORTFOLIO[r % len(engine.PORTFOLIO)], "random", r)
+        for r in range(n)
+    ]
+    out = engine._trust_chunk(
+        obj, SolveConfig(objective="tammes"), 16, 4, rows, cells, batching.batch_sharding()
+    )
+    value = np.asarray(out[2])
+    eps = np.finfo(np.float64).eps
+    assert engine.converges(d, K)
+    tol = engine.resolution(True, d, K)
+    assert tol == engine.HALVING_T_END * math.log(K * (K - 1))
+    assert np.all(value <= 1 / math.sqrt(5) + tol)
+    assert np.all(value >= 1 / math.sqrt(5) - 4 * d * eps)
+    assert all(engine._same(a, b, tol) for a in value for b in value)
+    # a value 1e-3 worse is told apart (the resolution is 4.9e-7 here)
+    assert not engine._same(float(value[0]), float(value[0]) + 1e-3, tol)
+    assert engine.resolution(False, d, K) == 0.0
+    assert engine.resolution(True, 3, 96) == 0.0  # not converged there: BASIN_RTOL alone

@@ -31,8 +31,10 @@ up to three local solvers (arms), shared by :func:`arm_starts`:
   other arm goes (Tammes R^3, K = 96); a cell's first ``HALVING_ROUNDS`` rounds include it.
 
 Arms run while each reaches the cell's best basin; while one leads, the others get a
-trickle.  Min-max results of the first two arms end with the same float64 refinement, the
-halving arm's end at a lower temperature; all are told apart by their exact values.
+trickle.  Min-max results of the halving arm, and of the trust-region arm in cells up to
+``ROUND_COST`` (:func:`converges`), are converged smoothed optima at ``HALVING_T_END``
+(float64); anneals, and trust-region results in larger cells, end with a float64 Adam
+refinement.  All are compared by their exact values.
 
 A cell is finished when its best basin has been reached by ``confirm`` starts, the last
 round found nothing better and the Good-Turing estimate of the chance that one more random
@@ -40,9 +42,15 @@ trust-region start finds an unseen basin (basins reached once / such starts) is 
 ``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached (or
 ``PATIENCE`` starts found nothing better: large cells, where nearly every start ends in a basin
 of its own), or when ``restarts`` starts are spent: easy cells cost one or two
-rounds, hard cells get the budget.  Two local optima are the same basin when their values (min-max
-objectives: exact values after the refinement; smooth ones: surrogate values) agree to
-``BASIN_RTOL`` (relative).  Each cell reports how
+rounds, hard cells get the budget.  In these statistics (basins, confirmations, which arm
+leads) two local optima are the same basin when their values (min-max objectives: exact
+values; smooth ones: surrogate values) agree to ``BASIN_RTOL`` (relative) or, where the
+trust-region arm converges, to the cell's :func:`resolution`, the smoothing bound of the final
+temperature: a converged smoothed optimum lies within it of its basin's value, so nearer
+values cannot be told apart (measured: 8 of 8 trust-region starts of Softmax (5, 20) agree to
+1e-16 among themselves and sit 2e-8 above the refined anneals of their basin; told apart at
+1e-8, they were 8 basins and the cell ran 275 starts, 12 s, instead of 34, 1 s).  The population keeps optima distinct to ``BASIN_RTOL``, so
+the polish still sees the better of two such near-equal codes.  Each cell reports how
 its best code was first found (``found_by``) and how many starts reached it
 (``confirmations``).  Finally the ``polish_top`` best distinct optima are polished exactly
 (:func:`spherecodes.solvers.polish.polish`, active-set Newton from the surrogate's weights).
@@ -126,6 +134,13 @@ ANNEAL_MIN, ANNEAL_MAX = 4, 32
 #: starts each, and later rounds one start only while it alone leads the cell.
 HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
 HALVING_OPEN, HALVING_ROUNDS = 1, 2
+#: In cells up to ROUND_COST (see :func:`converges`) the trust-region arm's float64 phase
+#: (min-max objectives) also ends at HALVING_T_END, in at most TRUST_ITER iterations: both
+#: second-order arms then return converged smoothed optima, whose exact values lie within
+#: :func:`resolution` of their basin's value.  Above, converging that far costs 3x to 5x the
+#: start (Tammes (3, 96): 60 iterations per stage below t = 1e-4, 0.85 s a row, measured), so
+#: there the phase ends at t = 1e-4 and the float64 Adam refinement of the anneals follows.
+TRUST_ITER = 1200
 
 
 @dataclasses.dataclass
@@ -149,6 +164,7 @@ class CellSearch:
     basins: list = dataclasses.field(default_factory=list)  # [[smooth, hits]] of random starts
     seconds: float = 0.0
     arm_best: dict = dataclasses.field(default_factory=dict)  # arm -> best value it reached
+    atol: float = 0.0  # values this close are one basin in the statistics (see resolution)
 
     def missing_mass(self) -> float:
         """Return the Good-Turing estimate of the chance that the next random start ends in a
@@ -174,10 +190,26 @@ def per_basin(d: int, K: int) -> int:
     return max(2, STARTS_PER_BASIN * round_starts(d, K) // ROUND_STARTS)
 
 
-def _same(a: float, b: float) -> bool:
+def converges(d: int, K: int) -> bool:
+    """Return True where the trust-region arm converges its min-max results at HALVING_T_END
+    (padded K^2 d up to ROUND_COST, the cells that get ROUND_STARTS starts a round)."""
+    return batching.ladder(K) ** 2 * batching.ladder(d) <= ROUND_COST
+
+
+def resolution(minmax: bool, d: int, K: int) -> float:
+    """Return the value difference below which two results of a cell count as one basin in
+    its statistics: the smoothing bound HALVING_T_END log(#pieces) (#pieces <= K (K - 1)) for
+    min-max objectives in cells where every second-order result is converged there
+    (:func:`converges`), else 0 (BASIN_RTOL alone)."""
+    if not (minmax and converges(d, K)):
+        return 0.0
+    return HALVING_T_END * math.log(max(K * (K - 1), 2))
+
+
+def _same(a: float, b: float, atol: float = 0.0) -> bool:
     if not (math.isfinite(a) and math.isfinite(b)):
         return a == b
-    return abs(a - b) <= BASIN_RTOL * max(1.0, abs(a), abs(b))
+    return abs(a - b) <= max(BASIN_RTOL * max(1.0, abs(a), abs(b)), atol)
 
 
 def _largest_hole(W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -278,7 +310,7 @@ def arm_starts(cs: CellSearch, n: int) -> dict[str, int]:
     if not cs.arm_best:
         return opening
     best = min(cs.arm_best.values())
-    lead = {arm for arm, v in cs.arm_best.items() if v <= best or _same(v, best)}
+    lead = {arm for arm, v in cs.arm_best.items() if v <= best or _same(v, best, cs.atol)}
     trickle = {"trust": 1, "halving": halving, "anneal": ANNEAL_MIN}
     if len(lead) > 1:
         return {arm: opening[arm] if arm in lead else trickle[arm] for arm in opening}
@@ -400,7 +432,11 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     n_tangent = K_pad * (d_pad - 1) * (2 if obj.has_features else 1)
     inner = int(min(COARSE_INNER_MAX, max(COARSE_INNER, n_tangent // 16)))
     coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=inner)
-    spec = LocalSpec(obj.name, K_pad, d_pad)
+    converge = converges(d_pad, K_pad)
+    if converge:
+        spec = LocalSpec(obj.name, K_pad, d_pad, max_iter=TRUST_ITER, t_end=HALVING_T_END)
+    else:
+        spec = LocalSpec(obj.name, K_pad, d_pad)
     W, H, dd, KK, t0 = _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding)
     tau, lam = np.float64(config.tau), np.float64(config.lam)
     if obj.minmax:
@@ -419,9 +455,10 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     out = local_batch(spec, W, H, dd, KK, t0, tau, lam)
     if not obj.minmax:
         return out.code, out.features, out.value, out.smooth
-    # Min-max objectives: the float64 refinement every anneal ends with, so that results of
-    # both arms in one basin agree in value (to ~1e-10 relative, measured) and are compared
-    # by their exact values.
+    if converge:  # converged at HALVING_T_END, compared by exact values (see resolution)
+        return out.code, out.features, out.value, out.value
+    # larger cells: the float64 refinement every anneal ends with, so that results of both
+    # arms in one basin agree in value as far as it converges
     ref = refine_batch(
         SearchSpec(obj.name, ANNEAL_STEPS, "float32", K_pad, d_pad),
         out.code,
@@ -446,7 +483,7 @@ def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     )
     W, H, dd, KK, t0 = _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding)
     out = local_batch(spec, W, H, dd, KK, t0, np.float64(config.tau), np.float64(config.lam))
-    # it ends at HALVING_T_END, below where the refinement ends: its exact value as it is
+    # converged at HALVING_T_END: its exact value as it is (see resolution)
     return out.code, out.features, out.value, out.value
 
 
@@ -465,6 +502,7 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
     """Solve `rows` (one bucket), each arm in batches; return their _Solved, row-aligned."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
+    small = batching.min_batch()
     order: list[int] = []  # row index of every solved row, in solving order
     parts: list[list] = []  # per chunk: [code, features, value, smooth, seconds]
     for arm, fn in (
@@ -473,7 +511,7 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
         ("anneal", _anneal_chunk),
     ):
         idx = [i for i, r in enumerate(rows) if r.arm == arm]
-        batch = batching.batch_size(max(len(idx), 1), devices=n_dev)
+        batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
         for c0 in range(0, len(idx), batch):
             chunk = [rows[i] for i in idx[c0 : c0 + batch]]
             n_real = len(chunk)
@@ -507,7 +545,7 @@ def _update(cs: CellSearch, results) -> None:
         # solves; an anneal that ends mid-descent would count as a basin seen once.
         if res[4] == "random":
             for b in cs.basins:
-                if _same(res[0], b[0]):
+                if _same(res[0], b[0], cs.atol):
                     b[1] += 1
                     break
             else:
@@ -518,16 +556,17 @@ def _update(cs: CellSearch, results) -> None:
     pop.sort(key=lambda p: p[0])
     cs.population = pop[:POPULATION]
     best = cs.population[0][0] if cs.population else math.inf
-    cs.improved = best < old_best and not _same(best, old_best)
+    cs.improved = best < old_best and not _same(best, old_best, cs.atol)
     if cs.improved:
         cs.found_by = cs.population[0][4]
         cs.hits = 0
         cs.improved_at = cs.starts
     # A perturbation of the best code that falls back into its basin confirms nothing.
+    tol = cs.atol
     cs.hits += sum(
         1
         for res in results
-        if math.isfinite(res[0]) and _same(res[0], best) and not _same(res[5], best)
+        if math.isfinite(res[0]) and _same(res[0], best, tol) and not _same(res[5], best, tol)
     )
 
 
@@ -545,7 +584,7 @@ def basin_search(
     called before each round.
     """
     obj = objectives.get(config.objective)
-    grid = {(d, K): CellSearch(d, K) for d, K in cells}
+    grid = {(d, K): CellSearch(d, K, atol=resolution(obj.minmax, d, K)) for d, K in cells}
     order = list(grid.values())
     groups: dict[tuple[int, int], list[int]] = {}
     for i, cs in enumerate(order):
