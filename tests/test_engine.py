@@ -265,4 +265,4 @@ def test_trust_arm_results_in_one_basin_are_one_basin_within_the_resolution():
     # a value 1e-3 worse is told apart (the resolution is 4.9e-7 here)
     assert not engine._same(float(value[0]), float(value[0]) + 1e-3, tol)
     assert engine.resolution(False, d, K) == 0.0
-    assert engine.resolution(True, 3, 96) == 0.0  # not converged there: BASIN_RTOL alone
+    assert engine.resolution(True, 3, 48) == 0.0  # not converged there: BASIN_RTOL alone

@@ -32,7 +32,7 @@ up to three local solvers (arms), shared by :func:`arm_starts`:
 
 Arms run while each reaches the cell's best basin; while one leads, the others get a
 trickle.  Min-max results of the halving arm, and of the trust-region arm in cells up to
-``ROUND_COST`` (:func:`converges`), are converged smoothed optima at ``HALVING_T_END``
+``CONVERGE_COST`` (:func:`converges`), are converged smoothed optima at ``HALVING_T_END``
 (float64); anneals, and trust-region results in larger cells, end with a float64 Adam
 refinement.  All are compared by their exact values.
 
@@ -49,10 +49,10 @@ trust-region arm converges, to the cell's :func:`resolution`, the smoothing boun
 temperature: a converged smoothed optimum lies within it of its basin's value, so nearer
 values cannot be told apart (measured: 8 of 8 trust-region starts of Softmax (5, 20) agree to
 1e-16 among themselves and sit 2e-8 above the refined anneals of their basin; told apart at
-1e-8, they were 8 basins and the cell ran 275 starts, 12 s, instead of 34, 1 s).  The population keeps optima distinct to ``BASIN_RTOL``, so
-the polish still sees the better of two such near-equal codes.  Each cell reports how
-its best code was first found (``found_by``) and how many starts reached it
-(``confirmations``).  Finally the ``polish_top`` best distinct optima are polished exactly
+1e-8, they were 8 basins and the cell ran 275 starts, 12 s, instead of 34, 1 s).  The
+population keeps optima distinct to ``BASIN_RTOL``, so the polish still sees the better of two
+such near-equal codes.  Each cell reports how its best code was first found (``found_by``)
+and how many starts reached it (``confirmations``).  Finally the ``polish_top`` best distinct optima are polished exactly
 (:func:`spherecodes.solvers.polish.polish`, active-set Newton from the surrogate's weights).
 
 Deterministic for a seed: random starts come from the seed by ``jax.random.fold_in``, every
@@ -134,13 +134,16 @@ ANNEAL_MIN, ANNEAL_MAX = 4, 32
 #: starts each, and later rounds one start only while it alone leads the cell.
 HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
 HALVING_OPEN, HALVING_ROUNDS = 1, 2
-#: In cells up to ROUND_COST (see :func:`converges`) the trust-region arm's float64 phase
-#: (min-max objectives) also ends at HALVING_T_END, in at most TRUST_ITER iterations: both
-#: second-order arms then return converged smoothed optima, whose exact values lie within
-#: :func:`resolution` of their basin's value.  Above, converging that far costs 3x to 5x the
-#: start (Tammes (3, 96): 60 iterations per stage below t = 1e-4, 0.85 s a row, measured), so
-#: there the phase ends at t = 1e-4 and the float64 Adam refinement of the anneals follows.
-TRUST_ITER = 1200
+#: In cells up to padded K^2 d = CONVERGE_COST (see :func:`converges`) the trust-region arm's
+#: float64 phase (min-max objectives) also ends at HALVING_T_END, in at most TRUST_ITER
+#: iterations: both second-order arms then return converged smoothed optima, whose exact values
+#: lie within :func:`resolution` of their basin's value, so the stop rule sees their basins.
+#: Above, converging that far costs more than the starts it saves (about 60 trust-region
+#: iterations per stage below t = 1e-4), so the phase ends at t = 1e-4 and the float64 Adam
+#: refinement of the anneals follows.  Measured on the Tammes R^3 table (one run each way):
+#: K = 13..32, converged 121 s in 1611 starts against 167 s in 6469; K = 33..48, 335 s against
+#: 232 s; K = 49..64, 934 s against 376 s.
+TRUST_ITER, CONVERGE_COST = 1200, 32 * 32 * 4
 
 
 @dataclasses.dataclass
@@ -192,8 +195,8 @@ def per_basin(d: int, K: int) -> int:
 
 def converges(d: int, K: int) -> bool:
     """Return True where the trust-region arm converges its min-max results at HALVING_T_END
-    (padded K^2 d up to ROUND_COST, the cells that get ROUND_STARTS starts a round)."""
-    return batching.ladder(K) ** 2 * batching.ladder(d) <= ROUND_COST
+    (padded K^2 d up to CONVERGE_COST)."""
+    return batching.ladder(K) ** 2 * batching.ladder(d) <= CONVERGE_COST
 
 
 def resolution(minmax: bool, d: int, K: int) -> float:
