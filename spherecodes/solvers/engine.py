@@ -52,8 +52,9 @@ values cannot be told apart (measured: 8 of 8 trust-region starts of Softmax (5,
 1e-8, they were 8 basins and the cell ran 275 starts, 12 s, instead of 34, 1 s).  The
 population keeps optima distinct to ``BASIN_RTOL``, so the polish still sees the better of two
 such near-equal codes.  Each cell reports how its best code was first found (``found_by``)
-and how many starts reached it (``confirmations``).  Finally the ``polish_top`` best distinct optima are polished exactly
-(:func:`spherecodes.solvers.polish.polish`, active-set Newton from the surrogate's weights).
+and how many starts reached it (``confirmations``).  Finally the ``polish_top`` best
+distinct optima are polished exactly (:func:`spherecodes.solvers.polish.polish`, active-set
+Newton from the surrogate's weights).
 
 Deterministic for a seed: random starts come from the seed by ``jax.random.fold_in``, every
 perturbation from a NumPy generator seeded by (seed, objective, d, K, round).
