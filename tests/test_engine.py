@@ -239,7 +239,7 @@ def test_trust_arm_results_in_one_basin_are_one_basin_within_the_resolution():
     # Trust-region rows of Tammes (3, 12) from random starts at every portfolio temperature:
     # each ends at the minimizer x_t of the surrogate at t = HALVING_T_END in the icosahedron's
     # basin, so 1/sqrt(5) - 4 d eps <= max(x_t) <= 1/sqrt(5) + t log(K (K - 1)) (bound as in the
-    # halving test), which is what engine.resolution(K) is; so any two are one basin in the
+    # halving test), which is what engine.resolution(True, d, K) is; so any two are one basin in the
     # statistics, and the engine tells them apart from a worse basin by more than it.
     from spherecodes import objectives
     from spherecodes.solvers import SolveConfig, batching

@@ -12,9 +12,9 @@ The bucketing rule (stated once, here)
   row count rounded up to a power of two (at least ``MIN_BATCH``; the basin-search engine's
   rounds use :func:`min_batch`, 1 on CPU) and capped at ``max_batch``,
   then rounded up to a multiple of the device count.  Spare rows repeat the bucket's first row
-  and are discarded.  So one bucket shape compiles at most ``log2(max_batch / MIN_BATCH) + 1``
-  programs ever, and a second grid with the same buckets and the same power-of-two row class
-  reuses the compiled program.
+  and are discarded.  So one bucket shape compiles at most ``log2(max_batch / min) + 1``
+  programs ever (``min`` the smallest chunk in use), and a second grid with the same buckets
+  and the same power-of-two row class reuses the compiled program.
 * One compiled program per (objective, K_pad, d_pad, batch, steps, search dtype); ``tau``,
   ``lam`` and the seed are traced arguments and never cause a recompile.
 
