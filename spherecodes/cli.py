@@ -72,6 +72,26 @@ def _add_cluster(p) -> None:
         "runtime on this machine's cores; 'auto' the cluster started here with `ray start`; "
         "'ray://host:port' a remote one. This process alone writes the table.",
     )
+    p.add_argument(
+        "--workers",
+        default="auto",
+        metavar="N",
+        help="without --cluster: solve in N local processes (default auto: one per usable "
+        "CPU core for a grid large enough to repay the processes' start-up, else 1)",
+    )
+
+
+def _workers(text: str) -> int | None:
+    """Return --workers as run_sweep/run_table take it (None for auto), or raise ValueError."""
+    if text == "auto":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"--workers {text!r} is not an integer or 'auto'") from None
+    if n < 1:
+        raise ValueError(f"--workers={n} is too small: need workers >= 1 (or auto)")
+    return n
 
 
 def _check_cluster(address: str | None) -> None:
@@ -283,6 +303,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     f"the sweep has {', '.join(objectives)}"
                 )
         _check_cluster(args.cluster)
+        workers = _workers(args.workers)
     except ValueError as e:
         return _fail("sweep", _error_text(e, "sweep"))
     from spherecodes.tables.sweep import run_sweep
@@ -303,6 +324,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             command=command,
             cluster=args.cluster,
+            workers=workers,
         )
     except (ValueError, MemoryError) as e:
         return _fail("sweep", _error_text(e, "sweep"))
@@ -476,6 +498,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         if args.reference_dir is not None:
             opts["reference_dir"] = args.reference_dir
         _check_cluster(args.cluster)
+        workers = _workers(args.workers)
         paths = run_table(
             args.kind,
             out=args.out,
@@ -483,6 +506,7 @@ def cmd_table(args: argparse.Namespace) -> int:
             command=command,
             progress=True,
             cluster=args.cluster,
+            workers=workers,
             **opts,
         )
     except (ValueError, MemoryError) as e:

@@ -38,6 +38,7 @@ class Request(NamedTuple):
     reference_dir: str | os.PathLike | None  # best-known Tammes data (None: the package's)
     figure12: bool  # gnc-figures: also the Figure 12 table
     cluster: str | None  # a Ray address, already connected by run_table
+    workers: int | None  # local processes without a cluster (None: every core, large grids)
     command: str  # the command line recorded in sidecars
     on_row: Callable[[dict], None]  # progress: called with each finished row
 
@@ -75,6 +76,7 @@ def _cohn_kumar(q: Request) -> list[Written]:
         seed=q.seed,
         on_row=q.on_row,
         cluster=q.cluster,
+        workers=q.workers,
         command=q.command,
         **q.budget,
     )
@@ -92,6 +94,7 @@ def _tammes(q: Request) -> list[Written]:
         reference_dir=q.reference_dir,
         on_row=q.on_row,
         cluster=q.cluster,
+        workers=q.workers,
         command=q.command,
         **q.budget,
     )
@@ -108,6 +111,7 @@ def _equivalence(q: Request) -> list[Written]:
         reference_dir=q.reference_dir,
         on_row=q.on_row,
         cluster=q.cluster,
+        workers=q.workers,
         command=q.command,
         **{k: v for k, v in q.budget.items() if k == "restarts"},
     )
@@ -119,7 +123,7 @@ def _gnc_figures(q: Request) -> list[Written]:
     from spherecodes.tables.gnc import figure12_rows, gnc_figures_rows
 
     common = {"seed": q.seed, "cluster": q.cluster, "command": q.command, **q.budget}
-    rows = gnc_figures_rows(store_dir(q.path), **common)
+    rows = gnc_figures_rows(store_dir(q.path), workers=q.workers, **common)
     out = [Written(q.path, rows, schema.GNC_FIGURES_COLUMNS, {})]
     if q.figure12:
         fig = q.path.with_name("gnc_figure12.csv")
@@ -198,6 +202,7 @@ def run_table(
     progress: bool = False,
     reference_dir: str | os.PathLike | None = None,
     cluster: str | None = None,
+    workers: int | None = 1,
 ) -> list[Path]:
     """Build the table `kind` (a key of :data:`BUILDERS`), write it (CSV + JSON sidecar,
     default path ``BUILDERS[kind].path``) and return the written table paths.
@@ -208,7 +213,9 @@ def run_table(
     missing).  gnc-figures also writes the Figure 12 table beside it as ``gnc_figure12.csv``
     unless `figure12` is False.  With `progress`, one line per finished row goes to stderr.
     With `cluster` (an address for :func:`spherecodes.cluster.connect`) the cells are solved
-    on Ray workers, the sidecar records the cluster, and this process alone writes the table.
+    on Ray workers, the sidecar records the cluster, and this process alone writes the table;
+    without one, `workers` local processes solve them (None: every usable core for a large
+    grid, :func:`spherecodes.workers.auto_workers`).
     """
     path = Path(out if out is not None else TABLE_KINDS.get(kind, "table.csv"))
     if kind == "tammes" and Ks is None:
@@ -247,6 +254,7 @@ def run_table(
             reference_dir=reference_dir,
             figure12=figure12,
             cluster=cluster,
+            workers=workers,
             command=command,
             on_row=report,
         )

@@ -275,6 +275,7 @@ def cohn_kumar_rows(
     on_row: Callable[[dict], None] | None = None,
     cluster: str | None = None,
     command: str = "",
+    workers: int | None = 1,
 ) -> list[dict]:
     """Return one row (columns :data:`~spherecodes.tables.schema.COHN_KUMAR_COLUMNS`) per
     Cohn–Kumar code.
@@ -283,7 +284,8 @@ def cohn_kumar_rows(
     d <= max_dim and K <= max_points).  Codes with K > `all_points_max_k` are measured through
     row 0 (their symmetry group is transitive).  ``restarts`` random starts of ``steps`` steps
     of the softmax solver run where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables them),
-    solved into the sweep directory `out_dir` (on Ray with `cluster`); `on_row` sees each row.
+    solved into the sweep directory `out_dir` (on Ray with `cluster`, else in `workers` local
+    processes, None: every core for a large grid); `on_row` sees each row.
     """
     from spherecodes.solvers import SolveConfig
 
@@ -307,7 +309,9 @@ def cohn_kumar_rows(
             seed=seed,
             polish_max_variables=RANDOM_POLISH_MAX_VARIABLES,
         )
-        sweep_rows = solve_cells(folder, [(cfg, cells)], command=command, cluster=cluster)
+        sweep_rows = solve_cells(
+            folder, [(cfg, cells)], command=command, cluster=cluster, workers=workers
+        )
         searched = cell_rows(sweep_rows, "softmax")
     rng = np.random.default_rng(seed)
     rows = []

@@ -129,13 +129,15 @@ def equivalence_rows(
     on_row: Callable[[dict], None] | None = None,
     cluster: str | None = None,
     command: str = "",
+    workers: int | None = 1,
 ) -> list[dict]:
     """Return one row (columns :data:`~spherecodes.tables.schema.EQUIVALENCE_COLUMNS`) per
     (d, K) cell, in input order.
 
     Both objectives are solved over the whole grid into the sweep directory `out_dir` (on Ray
-    with `cluster`), with ``restarts`` as the per-cell budget of starts; the code-file columns
-    give each code's path relative to the folder holding `out_dir`.  `reference_dir` holds
+    with `cluster`, else in `workers` local processes, None: every core for a large grid),
+    with ``restarts`` as the per-cell budget of starts; the code-file columns give each
+    code's path relative to the folder holding `out_dir`.  `reference_dir` holds
     best-known Tammes tables (default: the package's copy of Sloane's d = 3 data).
     """
     from spherecodes.solvers import SolveConfig
@@ -161,7 +163,7 @@ def equivalence_rows(
         )
         for objective in ("tammes", "softmax")
     ]
-    solved = solve_cells(folder, jobs, command=command, cluster=cluster)
+    solved = solve_cells(folder, jobs, command=command, cluster=cluster, workers=workers)
     out = {objective: cell_rows(solved, objective) for objective in ("tammes", "softmax")}
     # {d: {K: (angle, proven)}}, each table read once
     best_known = {

@@ -61,6 +61,7 @@ def gnc_figures_rows(
     neighbors: int = LARGE_NEIGHBORS,
     cluster: str | None = None,
     command: str = "",
+    workers: int | None = 1,
 ) -> list[dict]:
     """Return one row (columns :data:`~spherecodes.tables.schema.GNC_FIGURES_COLUMNS`) per
     (figure, d, K): the best rho_1vr the softmax solver reaches, solved into the sweep
@@ -70,7 +71,8 @@ def gnc_figures_rows(
     with neighbour lists of `neighbors` pieces per class, `large_restarts` restarts of
     `large_steps` steps (``search_path`` says so); `neighbors` = 0 leaves such a cell empty,
     with its reason.  Every value is a lower bound on max rho_1vr; the Theorem 3.9 bounds are
-    beside.  `cluster` solves on Ray.
+    beside.  `cluster` solves on Ray, `workers` in local processes (None: every core for a
+    large grid).
     """
     from spherecodes.solvers import SolveConfig
 
@@ -102,7 +104,9 @@ def gnc_figures_rows(
             jobs.setdefault(cfg, []).append(cell)
     solved = {}
     if jobs:  # every cell may be out of budget: then nothing is solved or written
-        swept = solve_cells(folder, list(jobs.items()), command=command, cluster=cluster)
+        swept = solve_cells(
+            folder, list(jobs.items()), command=command, cluster=cluster, workers=workers
+        )
         solved = cell_rows(swept, "softmax")
     rows = []
     for fig, d, K in cells:

@@ -16,7 +16,8 @@ writer (pid, host, command, settings, versions, start, end; with a cluster, its 
 
 With ``cluster`` (``--cluster``), the cells are solved and measured by Ray workers
 (:mod:`spherecodes.cluster`) and this process, the driver, alone commits them as they come
-back, the same way; each row's ``node`` column names the host that solved it.
+back, the same way; each row's ``node`` column names the host that solved it.  Without a
+cluster, ``workers`` > 1 does the same with local processes (:mod:`spherecodes.workers`).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def solve_cells(
     on_row: Callable[[dict], None] | None = None,
     cluster: str | None = None,
     run_fields: dict | None = None,
+    workers: int | None = 1,
 ) -> list[dict]:
     """Solve every cell of `jobs` ((config, cells) pairs) into the sweep directory `out_dir`
     and return all rows of its results.csv, in (objective, d, K) order.
@@ -158,9 +160,17 @@ def solve_cells(
     .npy``, row merged into results.csv under the directory's lock); a cell already present
     with the same settings and its code file is skipped, so an interrupted run resumes.
     ``on_row`` sees each new row; ``cluster`` solves on Ray (an address for
-    :func:`spherecodes.cluster.connect`; an open Ray connection is used as it is).
+    :func:`spherecodes.cluster.connect`; an open Ray connection is used as it is);
+    ``workers`` > 1 solves in that many local processes (:mod:`spherecodes.workers`); None
+    picks per job (:func:`spherecodes.workers.auto_workers`: every core for a large grid).
     ``run_fields`` go into this writer's record in ``run.json``.
     """
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ParameterError(
+            "workers", "{name}={v!r} is out of range: need an integer >= 1", v=workers
+        )
     out = Path(out_dir)
     (out / "codes").mkdir(parents=True, exist_ok=True)
     csv_path = out / "results.csv"
@@ -187,6 +197,7 @@ def solve_cells(
             **store.provenance(command, started=started, wall_seconds=0.0),
             **(run_fields or {}),
             "cluster": cluster_record,
+            "workers": None,  # the largest worker count a job used
             "end": None,
             "cells_solved": 0,
         }
@@ -222,6 +233,20 @@ def solve_cells(
         try:
             for config, todo in todos:
                 if not todo:
+                    continue
+                n_proc = 1
+                if cluster is None:
+                    from spherecodes import workers as local
+
+                    n_proc = local.auto_workers(todo) if workers is None else workers
+                    run["workers"] = max(run["workers"] or 1, n_proc)
+                if n_proc > 1:
+                    progress.bucket(f"{config.objective} in {n_proc} processes", len(todo))
+                    # Workers measure too, as on Ray: the parent only writes.
+                    for s in local.solve_on_workers(
+                        todo, config, workers=n_proc, finish=cell_measures
+                    ):
+                        commit(s.result, config, s.extra, s.node)
                     continue
                 if cluster is None:
                     solve_grid(
@@ -270,13 +295,15 @@ def run_sweep(
     command: str = "",
     on_row: Callable[[dict], None] | None = None,
     cluster: str | None = None,
+    workers: int | None = 1,
 ) -> list[dict]:
     """Solve every (objective, d, K) cell and return the rows of ``out_dir/results.csv``.
 
     ``neighbors`` > 0 searches with neighbour lists (see :class:`SolveConfig`).  Cells already
     present with the same settings are skipped (resumable).  ``cluster`` solves on Ray:
     ``"local"``, ``"auto"`` or ``"ray://host:port"`` (see :func:`spherecodes.cluster.connect`;
-    an open Ray connection is used as it is).  Returns all rows of the table after the run,
+    an open Ray connection is used as it is); without it, ``workers`` local processes (None:
+    every usable core for a large grid).  Returns all rows of the table after the run,
     in (objective, d, K) order.
     """
     for obj in objectives:
@@ -323,6 +350,7 @@ def run_sweep(
         on_row=on_row,
         cluster=cluster,
         run_fields=fields,
+        workers=workers,
     )
 
 

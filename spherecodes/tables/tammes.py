@@ -157,6 +157,7 @@ def tammes_rows(
     on_row: Callable[[dict], None] | None = None,
     cluster: str | None = None,
     command: str = "",
+    workers: int | None = 1,
 ) -> list[dict]:
     """Return one row (columns :data:`~spherecodes.tables.schema.TAMMES_COLUMNS`) per K: the
     tammes solver's code, solved into the sweep directory `out_dir` and measured exactly,
@@ -168,7 +169,8 @@ def tammes_rows(
     :func:`tammes_restarts` per K; ``steps`` None the solver default.  ``code_file`` is the
     code's path relative to the folder holding `out_dir`.  A cell already in `out_dir` with
     the same settings is not solved again.  `on_row` sees each newly solved sweep row;
-    `cluster` solves on Ray (:func:`spherecodes.tables.sweep.solve_cells`).
+    `cluster` solves on Ray, `workers` in local processes (None: every core for a large
+    grid; see :func:`spherecodes.tables.sweep.solve_cells`).
     """
     from spherecodes.solvers import SolveConfig
 
@@ -181,7 +183,9 @@ def tammes_rows(
         for n, group in sorted(groups.items(), reverse=True)
     ]
     folder = Path(out_dir)
-    sweep_rows = solve_cells(folder, jobs, command=command, on_row=on_row, cluster=cluster)
+    sweep_rows = solve_cells(
+        folder, jobs, command=command, on_row=on_row, cluster=cluster, workers=workers
+    )
     return _table_rows(sweep_rows, d, Ks, folder, reference_dir)
 
 

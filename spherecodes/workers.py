@@ -1,0 +1,143 @@
+"""Solving a (d, K) grid in local worker processes: every CPU core of one machine at work.
+
+XLA runs one small program on one CPU core, so a sweep in one process leaves the other cores
+idle.  :func:`solve_on_workers` cuts the grid into the bucket chunks of
+:func:`spherecodes.cluster.chunks` (cells of one padded shape), costliest first, and solves
+them in ``workers`` spawned processes (:class:`concurrent.futures.ProcessPoolExecutor`), each
+running :func:`spherecodes.cluster.solve_chunk` exactly as a Ray task does: a worker compiles
+each shape it meets once, searches, polishes and, with ``finish``, measures, and the parent
+alone writes.  No extra package is needed (Ray is for several machines).
+
+A cell's result depends on its seed, objective, (d, K), budget and the cells it is solved
+beside (the engine seeds a cell from its neighbours K - 1 and K + 1 in the same chunk), so a
+given seed and worker count always give the same table; a different worker count may cut
+the grid elsewhere.
+
+>>> cells, config = [(3, 4), (3, 5)], SolveConfig(restarts=8)
+>>> results = solve_grid_on_workers(cells, config, workers=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from spherecodes.cluster import Solved, chunks, solve_chunk
+from spherecodes.solvers import CellResult, SolveConfig
+from spherecodes.solvers.batching import ladder, validate_cells
+
+__all__ = [
+    "AUTO_MIN_COST",
+    "auto_workers",
+    "chunk_plan",
+    "default_workers",
+    "solve_grid_on_workers",
+    "solve_on_workers",
+]
+
+#: ``workers=None`` (``--workers auto``) starts processes only for grids whose padded K^2 d,
+#: summed over the cells, is at least this (eight cells of (4, 32), about 10 s of solving on
+#: one core): below it a worker's start-up, a fresh JAX import and compilation of every
+#: shape, costs more than the second core saves.
+AUTO_MIN_COST = 8 * 32 * 32 * 4
+
+
+def default_workers() -> int:
+    """Return the worker count of ``--workers auto``: this process's usable CPU cores when
+    JAX computes on the CPU (one small XLA program keeps one core busy), else 1 (one process
+    drives the accelerators)."""
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_workers(cells: Sequence[tuple[int, int]]) -> int:
+    """Return the worker count ``workers=None`` means for `cells`: :func:`default_workers`
+    when their summed padded K^2 d reaches :data:`AUTO_MIN_COST`, else 1."""
+    return default_workers() if _cost(validate_cells(cells)) >= AUTO_MIN_COST else 1
+
+
+def _cost(chunk: Sequence[tuple[int, int]]) -> int:
+    """Return a chunk's relative cost: padded K^2 d summed over its cells."""
+    return sum(ladder(K) ** 2 * ladder(d) for d, K in chunk)
+
+
+def chunk_plan(cells: Sequence[tuple[int, int]], workers: int) -> list[tuple[tuple[int, int], ...]]:
+    """Return the chunks `workers` processes solve: each padded-shape group cut into about
+    `workers` chunks, costliest chunk first (longest-processing-time order, so the last
+    chunks to finish are the cheap ones).
+
+    >>> chunk_plan([(3, 4), (3, 5), (3, 6), (3, 40)], 2)
+    [((3, 40),), ((3, 5),), ((3, 6),), ((3, 4),)]
+    """
+    cells = validate_cells(cells)
+    sizes: dict[tuple[int, int], int] = {}
+    for d, K in cells:
+        sizes[(ladder(K), ladder(d))] = sizes.get((ladder(K), ladder(d)), 0) + 1
+    chunk_cells = max(1, math.ceil(max(sizes.values(), default=1) / workers))
+    return sorted(chunks(cells, chunk_cells=chunk_cells), key=_cost, reverse=True)
+
+
+def _check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} is out of range: need an integer >= 1")
+    return workers
+
+
+def solve_on_workers(
+    cells: Sequence[tuple[int, int]],
+    config: SolveConfig,
+    *,
+    workers: int,
+    finish: Callable[[CellResult], Any] | None = None,
+    stream: bool | None = None,
+) -> Iterator[Solved]:
+    """Yield one Solved per cell, in the order the chunks finish, solving the chunks of
+    :func:`chunk_plan` in `workers` spawned processes; ``finish(result)`` (a picklable,
+    module-level function) runs in the worker and comes back as ``Solved.extra``.  A chunk
+    that raises re-raises its exception here, and the chunks not started are cancelled."""
+    workers = _check_workers(workers)
+    plan = chunk_plan(cells, workers)
+    if not plan:
+        return
+    # spawn, not fork: a forked child would inherit the parent's XLA threads mid-flight.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(plan)), mp_context=ctx) as pool:
+        pending = {pool.submit(solve_chunk, c, config, stream, finish) for c in plan}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from fut.result()
+        finally:
+            for fut in pending:  # the caller stopped early or a chunk failed
+                fut.cancel()
+
+
+def solve_grid_on_workers(
+    cells: Sequence[tuple[int, int]],
+    config: SolveConfig,
+    *,
+    workers: int,
+    on_result: Callable[[CellResult], None] | None = None,
+    stream: bool | None = None,
+) -> list[CellResult]:
+    """Return one CellResult per cell in input order, like
+    :func:`~spherecodes.solvers.solve_grid`, solved in `workers` local processes;
+    ``on_result`` is called in this process as each cell comes back."""
+    cells = validate_cells(cells)
+    results: dict[tuple[int, int], CellResult] = {}
+    for s in solve_on_workers(cells, config, workers=workers, stream=stream):
+        results[(s.result.d, s.result.K)] = s.result
+        if on_result is not None:
+            on_result(s.result)
+    return [results[c] for c in cells]

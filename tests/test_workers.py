@@ -1,0 +1,65 @@
+"""Sweeps in local worker processes (`--workers`): the same table as one process, every cell
+once, costliest chunks first, and the automatic count only for grids that repay it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spherecodes import tables, workers
+from spherecodes.solvers.batching import ladder
+from spherecodes.tables.sweep import run_sweep
+
+#: Cells of three padded shapes and no two neighbours in K (a cell is seeded from K - 1 and
+#: K + 1 beside it, so only here does any cut of the grid give each cell the same search).
+GRID = {"objectives": ["tammes"], "ds": [3], "Ks": [4, 7, 9]}
+BUDGET = {"restarts": 8, "steps": 100, "seed": 3, "quiet": True}
+
+
+def test_chunk_plan_covers_every_cell_once_costliest_first():
+    cells = [(d, K) for d in (3, 4) for K in range(4, 20)]
+    plan = workers.chunk_plan(cells, 2)
+    assert sorted(c for ch in plan for c in ch) == sorted(cells)
+    for ch in plan:  # one padded shape per chunk: one compiled program serves it
+        assert len({(ladder(K), ladder(d)) for d, K in ch}) == 1
+    costs = [sum(ladder(K) ** 2 * ladder(d) for d, K in ch) for ch in plan]
+    assert costs == sorted(costs, reverse=True)
+    with pytest.raises(ValueError, match="workers=0"):
+        list(workers.solve_on_workers(cells, None, workers=0))
+
+
+def test_auto_uses_one_process_for_a_small_grid():
+    assert workers.auto_workers([(3, K) for K in range(4, 9)]) == 1
+    big = [(3, K) for K in range(4, 131)]
+    assert workers.auto_workers(big) == workers.default_workers() >= 1
+
+
+def test_two_workers_give_the_one_process_table(tmp_path):
+    one = run_sweep(**GRID, out_dir=tmp_path / "one", **BUDGET)
+    two = run_sweep(**GRID, out_dir=tmp_path / "two", workers=2, **BUDGET)
+    assert [(r["d"], r["K"]) for r in one] == [(r["d"], r["K"]) for r in two]
+    for a, b in zip(one, two, strict=True):
+        for col in tables.SWEEP_COLUMNS:
+            if col in ("seconds", "node"):
+                continue
+            same = a[col] == b[col] or (
+                isinstance(a[col], float) and np.isnan(a[col]) and np.isnan(b[col])
+            )
+            assert same, (a["K"], col, a[col], b[col])
+        ca = np.load(tmp_path / "one" / a["code_file"])
+        cb = np.load(tmp_path / "two" / b["code_file"])
+        assert ca.tobytes() == cb.tobytes(), a["K"]
+    (run,) = json.loads((tmp_path / "two" / "run.json").read_text())["runs"]
+    assert run["workers"] == 2 and run["cells_solved"] == len(GRID["Ks"])
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [("0", "--workers=0 is too small"), ("two", "--workers 'two' is not an integer")],
+)
+def test_bad_workers_is_one_error_line(value, match, capsys, tmp_path):
+    from spherecodes.cli import main
+
+    assert main(["sweep", "--K", "4", "--out", str(tmp_path), "--workers", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0]
