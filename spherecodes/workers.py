@@ -13,6 +13,9 @@ beside (the engine seeds a cell from its neighbours K - 1 and K + 1 in the same 
 given seed and worker count always give the same table; a different worker count may cut
 the grid elsewhere.
 
+Workers are spawned, so a script that calls these functions needs the usual
+``if __name__ == "__main__":`` guard (the command line and notebooks need nothing).
+
 >>> cells, config = [(3, 4), (3, 5)], SolveConfig(restarts=8)
 >>> results = solve_grid_on_workers(cells, config, workers=2)  # doctest: +SKIP
 """
