@@ -137,7 +137,8 @@ def equivalence_rows(
     Both objectives are solved over the whole grid into the sweep directory `out_dir` (on Ray
     with `cluster`, else in `workers` local processes, None: every core for a large grid),
     with ``restarts`` as the per-cell budget of starts; the code-file columns give each
-    code's path relative to the folder holding `out_dir`.  `reference_dir` holds
+    code's path relative to the folder holding `out_dir`; `on_row` sees each newly solved
+    sweep row (one objective of one cell) as it is committed.  `reference_dir` holds
     best-known Tammes tables (default: the package's copy of Sloane's d = 3 data).
     """
     from spherecodes.solvers import SolveConfig
@@ -163,7 +164,10 @@ def equivalence_rows(
         )
         for objective in ("tammes", "softmax")
     ]
-    solved = solve_cells(folder, jobs, command=command, cluster=cluster, workers=workers)
+    # on_row: progress of a run that can take an hour, one solved (objective, d, K) at a time
+    solved = solve_cells(
+        folder, jobs, command=command, cluster=cluster, workers=workers, on_row=on_row
+    )
     out = {objective: cell_rows(solved, objective) for objective in ("tammes", "softmax")}
     # {d: {K: (angle, proven)}}, each table read once
     best_known = {
@@ -182,8 +186,6 @@ def equivalence_rows(
         row["seconds"] = round(sum(float(out[o][(d, K)]["seconds"]) for o in out), 3)
         row = {c: row.get(c) for c in schema.EQUIVALENCE_COLUMNS}
         rows.append(row)
-        if on_row is not None:
-            on_row(row)
     return rows
 
 
