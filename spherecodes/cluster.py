@@ -83,6 +83,15 @@ def chunks(
     ]
 
 
+def chunk_cells_for(cells: Sequence[tuple[int, int]], slots: int) -> int:
+    """Return the chunk size that cuts the largest padded-shape group of `cells` into about
+    `slots` chunks (one per worker), at least 1."""
+    sizes: dict[tuple[int, int], int] = {}
+    for d, K in cells:
+        sizes[(ladder(K), ladder(d))] = sizes.get((ladder(K), ladder(d)), 0) + 1
+    return max(1, math.ceil(max(sizes.values(), default=1) / slots))
+
+
 def solve_chunk(
     cells: Sequence[tuple[int, int]],
     config: SolveConfig,
@@ -151,11 +160,7 @@ def solve_on_ray(
         raise ValueError(f"num_gpus={num_gpus!r} is out of range: need a number >= 0")
     cells = validate_cells(cells)
     if chunk_cells is None:
-        slots = cluster_slots()
-        sizes: dict[tuple[int, int], int] = {}
-        for d, K in cells:
-            sizes[(ladder(K), ladder(d))] = sizes.get((ladder(K), ladder(d)), 0) + 1
-        chunk_cells = max(1, math.ceil(max(sizes.values(), default=1) / slots))
+        chunk_cells = chunk_cells_for(cells, cluster_slots())
     task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=max_retries)(solve_chunk)
     pending = [
         task.remote(c, config, stream, finish) for c in chunks(cells, chunk_cells=chunk_cells)
@@ -251,6 +256,7 @@ def connect(
 __all__ = [
     "NEEDS_EXTRA",
     "Solved",
+    "chunk_cells_for",
     "chunks",
     "connect",
     "describe",

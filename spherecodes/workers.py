@@ -16,20 +16,19 @@ the grid elsewhere.
 Workers are spawned, so a script that calls these functions needs the usual
 ``if __name__ == "__main__":`` guard (the command line and notebooks need nothing).
 
->>> cells, config = [(3, 4), (3, 5)], SolveConfig(restarts=8)
->>> results = solve_grid_on_workers(cells, config, workers=2)  # doctest: +SKIP
+>>> from spherecodes.tables.sweep import run_sweep
+>>> rows = run_sweep(["tammes"], [3], range(4, 40), "out", workers=2)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-from spherecodes.cluster import Solved, chunks, solve_chunk
+from spherecodes.cluster import Solved, chunk_cells_for, chunks, solve_chunk
 from spherecodes.solvers import CellResult, SolveConfig
 from spherecodes.solvers.batching import ladder, validate_cells
 
@@ -38,7 +37,6 @@ __all__ = [
     "auto_workers",
     "chunk_plan",
     "default_workers",
-    "solve_grid_on_workers",
     "solve_on_workers",
 ]
 
@@ -83,11 +81,8 @@ def chunk_plan(cells: Sequence[tuple[int, int]], workers: int) -> list[tuple[tup
     [((3, 40),), ((3, 5),), ((3, 6),), ((3, 4),)]
     """
     cells = validate_cells(cells)
-    sizes: dict[tuple[int, int], int] = {}
-    for d, K in cells:
-        sizes[(ladder(K), ladder(d))] = sizes.get((ladder(K), ladder(d)), 0) + 1
-    chunk_cells = max(1, math.ceil(max(sizes.values(), default=1) / workers))
-    return sorted(chunks(cells, chunk_cells=chunk_cells), key=_cost, reverse=True)
+    plan = chunks(cells, chunk_cells=chunk_cells_for(cells, workers))
+    return sorted(plan, key=_cost, reverse=True)
 
 
 def _check_workers(workers) -> int:
@@ -124,23 +119,3 @@ def solve_on_workers(
         finally:
             for fut in pending:  # the caller stopped early or a chunk failed
                 fut.cancel()
-
-
-def solve_grid_on_workers(
-    cells: Sequence[tuple[int, int]],
-    config: SolveConfig,
-    *,
-    workers: int,
-    on_result: Callable[[CellResult], None] | None = None,
-    stream: bool | None = None,
-) -> list[CellResult]:
-    """Return one CellResult per cell in input order, like
-    :func:`~spherecodes.solvers.solve_grid`, solved in `workers` local processes;
-    ``on_result`` is called in this process as each cell comes back."""
-    cells = validate_cells(cells)
-    results: dict[tuple[int, int], CellResult] = {}
-    for s in solve_on_workers(cells, config, workers=workers, stream=stream):
-        results[(s.result.d, s.result.K)] = s.result
-        if on_result is not None:
-            on_result(s.result)
-    return [results[c] for c in cells]
