@@ -5,7 +5,7 @@ rows, as in coordinate files).  The papers' W (d x K, unit columns) is its trans
 Importing the package changes no global JAX setting: its reporting entry points (solve,
 polish, sweep, tables, measure_code, the command line) turn JAX's 64-bit mode on for their
 own duration (:mod:`spherecodes.precision`), and its jit-able building blocks (measures,
-losses, GNC metrics) compute in the dtype of their inputs.
+losses) compute in the dtype of their inputs; the GNC metrics are NumPy float64.
 """
 
 __all__ = ["Congruence", "equivalent"]
@@ -19,5 +19,6 @@ def __getattr__(name: str):
 
         return getattr(congruence, name)
     raise AttributeError(f"module 'spherecodes' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"

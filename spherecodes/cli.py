@@ -395,8 +395,8 @@ def _add_table(sub) -> None:
         description="Build a published table and write it as CSV with a JSON sidecar. "
         "cohn-kumar: every Cohn-Kumar Table 1 code (d <= 100) as a Softmax Code "
         "(GNC footnote 6); tammes: best Tammes codes for --d over --K beside the best-known "
-        "angles, with the codes in <out>_codes/pack.d.K.txt; gnc-figures: the best rho_1vr "
-        "found (certified lower bounds) for the GNC paper's Figures 2 and 8, and the "
+        "angles, with the codes in <stem>_codes/codes/tammes_dD_KK.npy; gnc-figures: the best "
+        "rho_1vr found (certified lower bounds) for the GNC paper's Figures 2 and 8, and the "
         "Figure 12 table (gnc_figure12.csv beside --out); equivalence: the best Tammes code "
         "and the best Softmax Code of every cell (--d 3:8, K from d+2 to 48 or --K), both "
         "from random starts, with a verdict on the Tammes = Softmax-Code conjecture.",

@@ -11,8 +11,8 @@ The measuring building blocks that may also run inside a user's own jit or vmap
 :mod:`spherecodes.sphere`) are wrapped in :func:`host_float64`: called on concrete arrays (a
 notebook, a script) they run in 64-bit mode and return NumPy values, so a NumPy float64 code is
 measured in float64; traced (inside the caller's jit, vmap or grad) they switch nothing and
-compute in the dtype of their inputs.  The losses and GNC metrics, meant for training
-scripts, always compute in the dtype of their inputs.
+compute in the dtype of their inputs.  The losses, meant for training scripts, always
+compute in the dtype of their inputs (the GNC metrics are NumPy float64 host functions).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Figures drawn from toolkit tables: bounds against d or K, (d, K) heat maps, Figure 12, codes.
 
 This module reads only what the toolkit wrote (a CSV table, its JSON sidecar, and for the
-``code`` kind the ``.npy`` file a sweep row points to); it never runs a solver.  Measuring a
-saved code (rattlers, contacts) is allowed, and bound curves are closed forms from
+``code`` kind the ``.npy`` file a sweep row points to); it never runs a solver or the measures
+(rattlers and the minimal angle come from the table's row; the contacts drawn are picked from
+the code's pairwise angles with NumPy), and bound curves are closed forms from
 :mod:`spherecodes.bounds` evaluated on a dense grid.
 
 :func:`render` is the entry point (``spherecodes plot TABLE --kind KIND``); each kind also has

@@ -4,7 +4,7 @@
 to the bucket shape) and runs, for every row independently inside one compiled program, the
 Riemannian trust-region method of Absil, Baker and Gallivan on the objective's smooth
 surrogate (:mod:`spherecodes.objectives`), with Steihaug-Toint truncated conjugate gradients
-for the trust-region subproblem and Hessian-vector products by ``jax.jvp`` of the gradient.
+for the trust-region subproblem and Hessian-vector products by ``jax.linearize`` of the gradient.
 
 Min-max objectives are solved by continuation in the surrogate's temperature ``t``: each row
 starts at its own ``t0`` (a portfolio: a high start is an energy-like problem that funnels

@@ -6,7 +6,7 @@ resume, atomic writes and code-file naming are the same everywhere.  :func:`run_
 ``spherecodes sweep`` calls, and what a notebook calls: a grid of objectives x d x K.  It writes
 ``DIR/results.csv`` (columns ``schema.SWEEP_COLUMNS``), ``DIR/codes/{objective}_d{d}_K{K}.npy``
 and ``DIR/run.json``.  Each finished cell is committed as soon as it is measured: under the
-directory's lock (:mod:`spherecodes.store`) its code file is written atomically, then its row
+directory's lock (:mod:`spherecodes.tables.store`) its code file is written atomically, then its row
 is merged into results.csv by the key :data:`CELL_KEY`.  So several processes may sweep into
 one directory at once and every finished cell of every writer is in results.csv exactly once,
 with its code file; killing a writer loses at most its cells in flight.  Re-running the same
