@@ -60,3 +60,39 @@ def test_code_files_exist_with_the_rows_shape(name, columns):
             # unit rows to float64 rounding (a norm of d terms: d eps)
             norms = np.linalg.norm(code, axis=1)
             assert np.max(np.abs(norms - 1)) <= 4 * row["d"] * np.finfo(np.float64).eps
+
+
+def test_equivalence_table_verdicts_follow_from_its_columns():
+    # A committed row's verdict is what verdict() gives its measured columns (a table left
+    # behind by a change of the rules fails here), and every cell d + 2 <= K <= 2d carries
+    # Theorem 3.3's value rho_1vr = 1 (cross-polytope subsets), the others none.
+    from spherecodes.tables import equivalence
+
+    for row in tables.read_table(TABLES / "equivalence.csv"):
+        assert equivalence.verdict(row) == (row["verdict"], row["reason"] or ""), row["K"]
+        thm = row["theorem33_rho_1vr"]
+        if row["K"] <= 2 * row["d"]:
+            # the theorem's code measured in float64: a norm of O(d) terms, d eps
+            assert abs(thm - 1.0) <= 4 * row["d"] * np.finfo(np.float64).eps
+        else:
+            assert thm is None or np.isnan(thm)
+
+
+def test_equivalence_table_small_rows_measure_as_their_codes():
+    # Both codes of every cell with K <= 12 measured again: rho_1vr and the minimal angle
+    # equal the row's to the measures' float64 rounding (rho_1vr: a norm of a combination of K
+    # points in R^d, 64 K d eps; the angle: an inner product of d terms, 64 d eps, through
+    # arccos, whose slope is 1 / sin(angle)).
+    from spherecodes import report
+
+    eps = np.finfo(np.float64).eps
+    rows = [r for r in tables.read_table(TABLES / "equivalence.csv") if r["K"] <= 12]
+    assert rows
+    for row in rows:
+        for side in ("tammes", "softmax"):
+            m = report.measure_code(np.load(TABLES / row[f"{side}_code_file"]))
+            tol = 64 * row["K"] * row["d"] * eps
+            assert abs(m["rho_1vr"] - row[f"{side}_rho_1vr"]) <= tol, (side, row["K"])
+            angle = row[f"{side}_min_angle_deg"]
+            tol_deg = np.degrees(64 * row["d"] * eps / np.sin(np.radians(angle)))
+            assert abs(m["min_angle_deg"] - angle) <= tol_deg, (side, row["K"])
