@@ -28,7 +28,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from spherecodes.solvers import CellResult, SolveConfig, solve_grid
+from spherecodes.solvers import CellResult, SolveConfig, batching, solve_grid
 from spherecodes.solvers.batching import ladder, validate_cells
 
 #: The message of the ImportError raised when Ray is missing.
@@ -100,10 +100,14 @@ def solve_chunk(
 ) -> list[Solved]:
     """Return the Solved records of one chunk, solved in this process (the body of a task)."""
     node = node_name()
-    return [
+    out = [
         Solved(r, node, None if finish is None else finish(r))
         for r in solve_grid(list(cells), config, stream=stream)
     ]
+    # a worker process solves chunk after chunk, each of its own shape: it keeps their
+    # compiled programs only while it has memory maps to spare
+    batching.release_if_crowded()
+    return out
 
 
 def cluster_slots() -> int:

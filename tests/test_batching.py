@@ -182,3 +182,23 @@ def test_sharded_grid_matches_one_device(tmp_path: pathlib.Path):
         # Rows are computed independently, so sharding changes nothing; observed bitwise.
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     np.testing.assert_allclose(out[1]["values"], out[4]["values"], rtol=0, atol=1e-12)
+
+
+def test_release_if_crowded_drops_compiled_programs_only_past_the_fraction():
+    from spherecodes.solvers import batching
+
+    with pytest.raises(ValueError, match="fraction"):
+        batching.release_if_crowded(0.0)
+    maps = batching.memory_maps()
+    if maps is None:
+        pytest.skip("the kernel does not report memory maps here (not Linux)")
+    held, limit = maps
+    assert 0 < held < limit
+    f = jax.jit(lambda x: x + 1)
+    f(np.float32(1.0))
+    assert f._cache_size() == 1
+    assert not batching.release_if_crowded(1.0)  # a live process holds fewer than its limit
+    assert f._cache_size() == 1
+    assert batching.release_if_crowded(0.5 / limit)  # it holds more than half a map
+    assert f._cache_size() == 0
+    assert f(np.float32(1.0)) == 2.0  # recompiles on its next call

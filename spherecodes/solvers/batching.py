@@ -195,3 +195,44 @@ __all__ = [
     "shard",
     "validate_cells",
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# compiled programs and the kernel's memory-map limit
+
+#: Compiled programs are dropped when this process holds more than this fraction of the
+#: kernel's memory-map limit.  XLA's CPU JIT maps memory per compiled program (measured: one
+#: trust-region solve of one (objective, shape) cell adds 1000 to 1800 maps), and Linux allows
+#: vm.max_map_count (65530 by default) per process: a long run over many shapes, which keeps
+#: them all, dies with "LLVM compilation error: Cannot allocate memory" (the Tammes table after
+#: 34 min in one process; the equivalence table after 52 min in two workers).
+MAP_FRACTION = 0.5
+
+
+def memory_maps() -> tuple[int, int] | None:
+    """Return (memory maps this process holds, the kernel's per-process limit), or None where
+    the kernel does not say (not Linux)."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            limit = int(f.read())
+        with open("/proc/self/maps", "rb") as f:
+            held = sum(1 for _ in f)
+    except (OSError, ValueError):
+        return None
+    return held, limit
+
+
+def release_if_crowded(fraction: float = MAP_FRACTION) -> bool:
+    """Return True after dropping JAX's compiled programs (``jax.clear_caches``) because this
+    process holds more than `fraction` of its memory-map limit, else False (nothing done).
+
+    The caches of every jitted function go, the caller's too: they recompile on their next
+    call, where keeping them would abort the process at its next compilation.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction={fraction!r} is out of range: need 0 < fraction <= 1")
+    maps = memory_maps()
+    if maps is None or maps[0] <= fraction * maps[1]:
+        return False
+    jax.clear_caches()
+    return True

@@ -621,6 +621,8 @@ def basin_search(
                 res = (float(out.smooth[j]), float(out.value[j]), W, H, r.kind, r.source, r.arm)
                 per_cell[r.cell].append(res)
                 cs.seconds += float(out.seconds[j])
+            # a grid of many shapes keeps every shape's programs across rounds
+            batching.release_if_crowded()
             for i in live:
                 cs = order[i]
                 _update(cs, per_cell[i])

@@ -36,7 +36,7 @@ import numpy as np
 
 from spherecodes import precision
 from spherecodes.errors import ParameterError
-from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, solve_grid
+from spherecodes.solvers import OBJECTIVES, CellResult, SolveConfig, batching, solve_grid
 from spherecodes.tables import schema, store
 from spherecodes.tables.rows import measure_columns, result_row, settings_columns, want_neighbors
 
@@ -46,11 +46,6 @@ _SETTING_COLUMNS = ("restarts", "steps", "seed", "tau", "lam")
 #: Columns that identify a cell of results.csv: one row (and one code file, named by them) per
 #: cell.  A row solved with other settings replaces the cell's row, as its code replaces the file.
 CELL_KEY = ("objective", "d", "K")
-#: Compiled programs are dropped after every job and every CLEAR_EVERY committed cells: each
-#: cell's measures and polish compile for its own (K, d), and a process that keeps them all
-#: runs out of memory mappings (vm.max_map_count, 65530 on Linux): the Tammes table K = 4..130
-#: aborted after 34 minutes with "LLVM compilation error: Cannot allocate memory".
-CLEAR_EVERY = 16
 
 
 def parse_range(text: str, *, name: str, minimum: int) -> list[int]:
@@ -223,8 +218,9 @@ def solve_cells(
             row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
             commit_cell(out, row, res.code)
             run["cells_solved"] += 1
-            if run["cells_solved"] % CLEAR_EVERY == 0:
-                jax.clear_caches()
+            # each cell's measures and polish compile for its own (K, d): a long run keeps
+            # them only while the process has memory maps to spare
+            batching.release_if_crowded()
             progress.done()
             if on_row is not None:
                 on_row(row)
