@@ -3,7 +3,8 @@
 XLA runs one small program on one CPU core, so a sweep in one process leaves the other cores
 idle.  :func:`solve_on_workers` cuts the grid into the bucket chunks of
 :func:`spherecodes.cluster.chunks` (cells of one padded shape), costliest first, and solves
-them in ``workers`` spawned processes (:class:`concurrent.futures.ProcessPoolExecutor`), each
+them in ``workers`` spawned processes (:class:`concurrent.futures.ProcessPoolExecutor`; with
+:func:`solve_jobs_on_workers`, the chunks of several jobs, say two objectives, in one pool), each
 running :func:`spherecodes.cluster.solve_chunk` exactly as a Ray task does: a worker compiles
 each shape it meets once, searches, polishes and, with ``finish``, measures, and the parent
 alone writes.  No extra package is needed (Ray is for several machines).
@@ -37,6 +38,7 @@ __all__ = [
     "auto_workers",
     "chunk_plan",
     "default_workers",
+    "solve_jobs_on_workers",
     "solve_on_workers",
 ]
 
@@ -103,19 +105,44 @@ def solve_on_workers(
     :func:`chunk_plan` in `workers` spawned processes; ``finish(result)`` (a picklable,
     module-level function) runs in the worker and comes back as ``Solved.extra``.  A chunk
     that raises re-raises its exception here, and the chunks not started are cancelled."""
+    for _, solved in solve_jobs_on_workers(
+        [(config, cells)], workers=workers, finish=finish, stream=stream
+    ):
+        yield solved
+
+
+def solve_jobs_on_workers(
+    jobs: Sequence[tuple[SolveConfig, Sequence[tuple[int, int]]]],
+    *,
+    workers: int,
+    finish: Callable[[CellResult], Any] | None = None,
+    stream: bool | None = None,
+) -> Iterator[tuple[int, Solved]]:
+    """Yield (job index, Solved) for every cell of `jobs` ((config, cells) pairs), in the
+    order the chunks finish, all jobs' chunks (each job cut by :func:`chunk_plan`, so a cell
+    is solved beside the same neighbours as alone) in one pool of `workers` spawned
+    processes, costliest first: a second objective starts as soon as a process is free, not
+    after the first objective's last chunk.  ``finish`` and errors as in
+    :func:`solve_on_workers`."""
     workers = _check_workers(workers)
-    plan = chunk_plan(cells, workers)
+    plan = sorted(
+        ((i, c) for i, (_, cells) in enumerate(jobs) for c in chunk_plan(cells, workers)),
+        key=lambda ic: _cost(ic[1]),
+        reverse=True,
+    )
     if not plan:
         return
     # spawn, not fork: a forked child would inherit the parent's XLA threads mid-flight.
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(plan)), mp_context=ctx) as pool:
-        pending = {pool.submit(solve_chunk, c, config, stream, finish) for c in plan}
+        pending = {pool.submit(solve_chunk, c, jobs[i][0], stream, finish): i for i, c in plan}
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield from fut.result()
+                    i = pending.pop(fut)
+                    for solved in fut.result():
+                        yield i, solved
         finally:
             for fut in pending:  # the caller stopped early or a chunk failed
                 fut.cancel()

@@ -12,7 +12,8 @@ from spherecodes.tables.sweep import run_sweep
 
 #: Cells of three padded shapes and no two neighbours in K (a cell is seeded from K - 1 and
 #: K + 1 beside it, so only here does any cut of the grid give each cell the same search).
-GRID = {"objectives": ["tammes"], "ds": [3], "Ks": [4, 7, 9]}
+#: Two objectives: a worker pool solves both jobs' chunks together.
+GRID = {"objectives": ["tammes", "grassmannian"], "ds": [3], "Ks": [4, 7, 9]}
 BUDGET = {"restarts": 8, "steps": 100, "seed": 3, "quiet": True}
 
 
@@ -35,7 +36,15 @@ def test_auto_uses_one_process_for_a_small_grid():
 
 
 def test_two_workers_give_the_one_process_table(tmp_path):
-    one = run_sweep(**GRID, out_dir=tmp_path / "one", **BUDGET)
+    seen = []  # run.json's record as each cell is committed: current, not only at the end
+
+    def on_row(row):
+        (run,) = json.loads((tmp_path / "one" / "run.json").read_text())["runs"]
+        seen.append((run["cells_solved"], run["wall_seconds"] > 0))
+
+    one = run_sweep(**GRID, out_dir=tmp_path / "one", on_row=on_row, **BUDGET)
+    n_cells = len(GRID["objectives"]) * len(GRID["Ks"])
+    assert seen == [(i, True) for i in range(1, n_cells + 1)]
     two = run_sweep(**GRID, out_dir=tmp_path / "two", workers=2, **BUDGET)
     assert [(r["d"], r["K"]) for r in one] == [(r["d"], r["K"]) for r in two]
     for a, b in zip(one, two, strict=True):
@@ -50,7 +59,7 @@ def test_two_workers_give_the_one_process_table(tmp_path):
         cb = np.load(tmp_path / "two" / b["code_file"])
         assert ca.tobytes() == cb.tobytes(), a["K"]
     (run,) = json.loads((tmp_path / "two" / "run.json").read_text())["runs"]
-    assert run["workers"] == 2 and run["cells_solved"] == len(GRID["Ks"])
+    assert run["workers"] == 2 and run["cells_solved"] == n_cells
 
 
 @pytest.mark.parametrize(

@@ -218,6 +218,10 @@ def solve_cells(
             row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
             commit_cell(out, row, res.code)
             run["cells_solved"] += 1
+            # kept current, so a run that is killed still records its time and cells
+            run["wall_seconds"] = round(time.perf_counter() - t0, 3)
+            with store.locked(out):
+                store.record_run(out / "run.json", run)
             # each cell's measures and polish compile for its own (K, d): a long run keeps
             # them only while the process has memory maps to spare
             batching.release_if_crowded()
@@ -227,24 +231,18 @@ def solve_cells(
 
         progress = _Progress(sum(len(t) for _, t in todos), quiet)
         try:
+            pooled = []  # jobs for local worker processes: solved together, in one pool
             for config, todo in todos:
                 if not todo:
                     continue
-                n_proc = 1
                 if cluster is None:
                     from spherecodes import workers as local
 
                     n_proc = local.auto_workers(todo) if workers is None else workers
                     run["workers"] = max(run["workers"] or 1, n_proc)
-                if n_proc > 1:
-                    progress.bucket(f"{config.objective} in {n_proc} processes", len(todo))
-                    # Workers measure too, as on Ray: the parent only writes.
-                    for s in local.solve_on_workers(
-                        todo, config, workers=n_proc, finish=cell_measures
-                    ):
-                        commit(s.result, config, s.extra, s.node)
-                    continue
-                if cluster is None:
+                    if n_proc > 1:
+                        pooled.append((config, todo, n_proc))
+                        continue
                     solve_grid(
                         todo,
                         config,
@@ -258,6 +256,16 @@ def solve_cells(
                 # Workers measure too: the driver only writes, so it keeps up with many nodes.
                 for s in ray_cluster.solve_on_ray(todo, config, finish=cell_measures):
                     commit(s.result, config, s.extra, s.node)
+            if pooled:
+                # every pooled job has the same count: `workers`, or every core under auto
+                n_proc = max(n for _, _, n in pooled)
+                names = ", ".join(c.objective for c, _, _ in pooled)
+                progress.bucket(f"{names} in {n_proc} processes", sum(len(t) for _, t, _ in pooled))
+                # Workers measure too, as on Ray: the parent only writes.
+                for i, s in local.solve_jobs_on_workers(
+                    [(c, t) for c, t, _ in pooled], workers=n_proc, finish=cell_measures
+                ):
+                    commit(s.result, pooled[i][0], s.extra, s.node)
         finally:
             progress.close()
         run["end"] = store.now()
