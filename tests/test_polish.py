@@ -321,3 +321,27 @@ def test_bad_arguments(args, kwargs, match):
 
 def test_objectives_listed():
     assert set(OBJECTIVES) == {"tammes", "grassmannian", "softmax", "hardmax", "ce", "wd"}
+
+
+def test_kkt_memory_counts_the_dense_newton_arrays():
+    """The estimate is the arrays Newton holds: J, J^T J and its factor, the Hessian, G."""
+    from spherecodes.solvers import minmax
+
+    code = _perturb(_kgon(7), 1e-3, 0)  # in R^2: one tangent coordinate per point
+    prob = minmax.Problem(7, False, False)
+    pieces = minmax._pieces(prob, code, minmax._objective(prob, code) - 0.1)
+    m, n = len(pieces[0]), 7
+    F, J, _ = minmax._kkt_system(prob, code, pieces, np.full(m, 1.0 / m), 0.0)
+    assert J.shape == (m + n + 1, m + n + 1)
+    assert minmax.kkt_memory(m, n) == 3 * J.nbytes + 8 * (n * n + m * n)
+
+
+def test_polish_too_large_for_the_host_is_a_memory_error(monkeypatch):
+    """A polish whose dense KKT system would not fit names its estimate and what to change,
+    instead of being killed by the kernel (the host's RAM is shrunk to 1 MB here)."""
+    from spherecodes.solvers import planning
+
+    monkeypatch.setattr(planning, "host_memory", lambda: (2**20, "host RAM"))
+    code = _perturb(_simplex(20, 19), 1e-4, 1)  # 20 x 18 tangent coordinates, > 1 MB of KKT
+    with pytest.raises(MemoryError, match=r"polish of a \(20, 19\) code.*polish_max_variables"):
+        polish("tammes", code, temperature=1e-3)

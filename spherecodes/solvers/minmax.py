@@ -11,9 +11,11 @@ polishes them all (:func:`polish_minmax`, :func:`newton_from_surrogate`):
    LP duals are the multipliers mu and name the active set.
 2. Newton on the KKT system of the active set A: {f_a(x) = t, a in A},
    sum_a mu_a grad f_a(x) = 0 (Riemannian gradients), sum_a mu_a = 1, with the Riemannian
-   Hessian of the Lagrangian; least squares (``lstsq``) absorbs the rotation gauge, rattlers
-   and non-unique multipliers.  Pieces that overshoot are added to A, pieces whose multiplier
-   goes negative are dropped, and Newton runs again.
+   Hessian of the Lagrangian; Levenberg-Marquardt damping absorbs the rotation gauge,
+   rattlers and non-unique multipliers.  The system is dense: :func:`kkt_memory` bytes, checked
+   against the host's RAM before Newton starts (MemoryError with the estimate).  Pieces that
+   overshoot are added to A, pieces whose multiplier goes negative are dropped, and Newton
+   runs again.
 3. A certificate at the final point (:func:`certificate`): the KKT residual
    min_{mu >= 0, sum mu = 1} ||sum_a mu_a grad f_a|| (:func:`kkt_residual`: NNLS, then an
    exact equality-constrained solve on its support) over the pieces within ``tol`` of the max;
@@ -33,6 +35,7 @@ import scipy.optimize
 import scipy.sparse
 
 from spherecodes.hull import min_norm_point
+from spherecodes.solvers.planning import check_bytes
 
 #: Where the pieces within ``tol`` of the max are not stationary by themselves, the certificate
 #: is taken over the pieces within this much of the max, and their spread is reported: a point
@@ -263,6 +266,14 @@ def _kkt_system(prob, X, pieces, mu, t):
     return F, J, B
 
 
+def kkt_memory(m: int, n: int) -> int:
+    """Return the bytes active-set Newton holds for `m` active pieces and `n` tangent
+    coordinates: the dense KKT matrix J, J^T J and its Cholesky factor ((m + n + 1)^2 each),
+    the Lagrangian Hessian (n^2) and the dense Jacobian (m n), in float64."""
+    side = m + n + 1
+    return 8 * (3 * side * side + n * n + m * n)
+
+
 def _newton(prob, X, pieces, mu, t, max_iter, tol):
     """Levenberg-Marquardt Newton on {f_a = t (a in A), sum mu_a grad f_a = 0, sum mu = 1}.
 
@@ -270,6 +281,13 @@ def _newton(prob, X, pieces, mu, t, max_iter, tol):
     (rotations, rattlers, families of optima, non-unique multipliers) and the Jacobian's rank
     drops at the solution (Fan and Yuan's error-bound analysis).  Returns (X, t, mu, it, res).
     """
+    check_bytes(
+        kkt_memory(len(pieces[0]), X.shape[0] * (X.shape[1] - 1)),
+        f"the polish of a ({prob.K}, {X.shape[1]}) code (active-set Newton on "
+        f"{len(pieces[0])} pieces, dense)",
+        host=True,
+        hint="lower polish_max_variables (SolveConfig) or skip the polish (polish=False)",
+    )
     F, J, B = _kkt_system(prob, X, pieces, mu, t)
     res = float(np.linalg.norm(F))
     n = B.shape[0] * B.shape[1]

@@ -161,7 +161,7 @@ def available_memory() -> tuple[int, str]:
         stats = None
     if stats and stats.get("bytes_limit"):
         return int(stats["bytes_limit"]), f"{dev.device_kind} memory"
-    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "host RAM"
+    return host_memory()
 
 
 def _gib(n: int) -> str:
@@ -179,15 +179,26 @@ def check_memory(
     return check_bytes(need, f"cell (d={d}, K={K}) for objective={objective!r} on the {path} path")
 
 
-def check_bytes(need: int, what: str) -> int:
-    """Return ``need`` (bytes), or raise MemoryError when it exceeds the memory available,
-    naming ``what``, the estimate and the memory available."""
-    have, where = available_memory()
+def host_memory() -> tuple[int, str]:
+    """Return (bytes, where) of the host's physical RAM (NumPy work, such as the polish)."""
+    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "host RAM"
+
+
+def check_bytes(
+    need: int,
+    what: str,
+    *,
+    host: bool = False,
+    hint: str = "reduce K or d, or the restarts (the streamed path needs O(K*d + block*K) bytes)",
+) -> int:
+    """Return ``need`` (bytes), or raise MemoryError when it exceeds the memory available
+    (the host's RAM with ``host``, else :func:`available_memory`), naming ``what``, the
+    estimate, the memory available and ``hint``."""
+    have, where = host_memory() if host else available_memory()
     if need > have:
         raise MemoryError(
             f"{what} needs an estimated {need} bytes ({_gib(need)}), more than the {have} "
-            f"bytes ({_gib(have)}) of {where}; reduce K or d, or the restarts (the streamed "
-            f"path needs O(K*d + block*K) bytes)"
+            f"bytes ({_gib(have)}) of {where}; {hint}"
         )
     return need
 
@@ -202,6 +213,7 @@ __all__ = [
     "choose_path",
     "dense_memory",
     "estimate_memory",
+    "host_memory",
     "neighbor_memory",
     "plan",
     "stream_limit",
