@@ -266,3 +266,19 @@ def test_trust_arm_results_in_one_basin_are_one_basin_within_the_resolution():
     assert not engine._same(float(value[0]), float(value[0]) + 1e-3, tol)
     assert engine.resolution(False, d, K) == 0.0
     assert engine.resolution(True, 3, 48) == 0.0  # not converged there: BASIN_RTOL alone
+
+
+def test_cells_beyond_the_polish_end_at_their_symmetric_optimum():
+    """A cell above polish_max_variables is finished by the float64 continuation to
+    FINISH_T_END.  The simplex is a critical point of every smoothing (the stabilizer of a point
+    fixes no nonzero tangent vector there), so the continuation converges to it and
+    the HardMax value -K/(K-1) comes out to rounding: a HardMax piece is a difference of two
+    inner products (2 x 8 d eps), as in the polished cells.  The search alone stops short by
+    about 1e-10 (it ends at t = 1e-4 plus an Adam refinement in a cell of this size)."""
+    d, K = 16, 17
+    assert not engine.converges(d, K)
+    r = solve(d, K, SolveConfig(objective="softmax", restarts=2, polish_max_variables=1))
+    assert r.engine == "trust" and math.isnan(r.kkt_residual)  # not polished: finished
+    assert abs(r.value + K / (K - 1)) <= 2 * 8 * d * EPS, r.value
+    with pytest.raises(ValueError, match="objective='ce' is not a min-max objective"):
+        engine.finish("ce", d, K, [(r.code, r.features)], SolveConfig(objective="ce"), 1e-4)
