@@ -500,14 +500,14 @@ def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
 
 
 #: Min-max cells that the exact polish does not take (more than ``polish_max_variables``)
-#: end with a float64 trust-region continuation of their best candidates (:func:`finish`)
-#: from the search's final temperature down to FINISH_T_END, by FINISH_FACTOR per stage, at
-#: most FINISH_ITER iterations of at most FINISH_INNER tCG steps.  A smoothed optimum lies
-#: within O(t) of its basin's max-min optimum, and at it exactly where the code's symmetry
-#: makes it a critical point of every smoothing (the Cohn-Kumar codes).  Measured (Softmax,
-#: 2 cores): the simplex (100, 101) from a random start, rho_1vr 1.1e-9 short after the search,
-#: 2e-13 short after 2.4 s; E8 from a 1e-5 perturbation, 2e-5 short, then 1.2e-11 in 3.4 s.
-FINISH_T_END, FINISH_FACTOR, FINISH_ITER, FINISH_INNER = 1e-9, 0.25, 600, 200
+#: end with a float64 trust-region continuation of their best candidate (:func:`finish`) from
+#: the search's final temperature down to FINISH_T_END (the local solver's default stages,
+#: iterations and tCG steps otherwise).  A smoothed optimum lies within O(t) of its basin's
+#: max-min optimum, and at it exactly where the code's symmetry makes it a critical point of
+#: every smoothing (the Cohn-Kumar codes).  Measured (Softmax, 2 cores): the simplex (100, 101)
+#: from a random start, rho_1vr 1.1e-9 short after the search, 1.4e-13 short after 2.0 s; E8
+#: from a 1e-5 perturbation, 2e-5 short, then 1.2e-11 after 2.4 s.
+FINISH_T_END = 1e-9
 
 
 @precision.float64
@@ -518,15 +518,7 @@ def finish(objective: str, d: int, K: int, candidates, config, t0: float):
     obj = objectives.get(objective)
     if not obj.minmax:
         raise ValueError(f"objective={objective!r} is not a min-max objective: nothing to finish")
-    spec = LocalSpec(
-        obj.name,
-        K,
-        d,
-        max_iter=FINISH_ITER,
-        max_inner=FINISH_INNER,
-        t_end=FINISH_T_END,
-        factor=FINISH_FACTOR,
-    )
+    spec = LocalSpec(obj.name, K, d, t_end=FINISH_T_END)
     n = len(candidates)
     W = jnp.asarray(np.stack([np.asarray(c[0], np.float64) for c in candidates]))
     H = None

@@ -157,13 +157,12 @@ def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResu
     if out is None:
         out = (best[2], best[3], best[1], math.nan, False)
         if config.polish and objectives.get(objective).minmax:
-            # too large for the exact polish: the float64 continuation to a low temperature
-            # (engine.finish), kept where its exact value is better
-            for code, feat, value in engine.finish(
-                objective, d, K, cands[: config.polish_top], config, t_end
-            ):
-                if value < out[2]:
-                    out = (code, feat, value, math.nan, False)
+            # too large for the exact polish: the best code's float64 continuation to a low
+            # temperature (engine.finish; one row, as it costs about a search start), kept
+            # where its exact value is better
+            ((code, feat, value),) = engine.finish(objective, d, K, cands[:1], config, t_end)
+            if value < out[2]:
+                out = (code, feat, value, math.nan, False)
     code, feat, value, kkt, converged = out
     return _result(
         objective,

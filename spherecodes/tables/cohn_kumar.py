@@ -64,15 +64,16 @@ RANDOM_MAX_WORK = 10_000_000
 
 #: The random-start softmax codes are polished (Newton from the surrogate's weights, LP
 #: fallback) up to this many variables (2 K d): the 600-cell's (960) takes 4 s; a fallback at
-#: Higman-Sims' 4400 ran over 20 minutes, so larger codes are reported unpolished.
+#: Higman-Sims' 4400 ran over 20 minutes, so larger codes get the
+#: trust engine's float64 finish instead (engine.finish, no certificate).
 RANDOM_POLISH_MAX_VARIABLES = 1000
 
 #: A polished random-start code is the known code when a rotation/reflection and relabeling
 #: matches every point within this Euclidean distance (spherecodes.congruence).
 CONFIG_TOL = 1e-6
 
-#: An unpolished random-start code stops short of the optimum by more: its equivalence to the
-#: known code is judged at this distance (stated in the column).
+#: An unpolished random-start code (neither polished nor finished) stops short of the optimum
+#: by more: its equivalence to the known code is judged at this distance (stated in the column).
 UNPOLISHED_CONFIG_TOL = 1e-3
 
 METHOD_ALL = "all points"
@@ -214,16 +215,20 @@ def _random_columns(c: known.KnownCode, row: dict | None, folder: Path, restarts
         out = {k: None for k in schema.COHN_KUMAR_COLUMNS if k.startswith("random_")}
         return {**out, "random_reason": reason}
     polished = bool(np.isfinite(row["kkt_residual"]))
+    # the trust engine ends the cells beyond the polish with its float64 finish (continuation
+    # to t = 1e-9: at a symmetric code exact to rounding), the adam engine does not
+    finished = not polished and row["engine"] == "trust"
     code = load_code(folder / row["code_file"])
+    how = "" if polished else (", float64 finish, no certificate" if finished else ", unpolished")
     return {
         "random_rho_1vr": row["rho_1vr"],
         "random_restarts": row["starts"],  # starts spent (the trust engine stops when confirmed)
         "random_steps": row["steps"] if row["engine"] == "adam" else None,
-        "random_engine": row["engine"] + ("" if polished else ", unpolished"),
+        "random_engine": row["engine"] + how,
         "random_confirmations": row["confirmations"],
         "random_reason": "",
         "random_equivalent": _equivalence_note(
-            code, c.build(), CONFIG_TOL if polished else UNPOLISHED_CONFIG_TOL
+            code, c.build(), CONFIG_TOL if polished or finished else UNPOLISHED_CONFIG_TOL
         ),
     }
 
@@ -282,8 +287,9 @@ def cohn_kumar_rows(
 
     `names` selects codes of :data:`spherecodes.known.COHN_KUMAR` (default: all with
     d <= max_dim and K <= max_points).  Codes with K > `all_points_max_k` are measured through
-    row 0 (their symmetry group is transitive).  ``restarts`` random starts of ``steps`` steps
-    of the softmax solver run where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables them),
+    row 0 (their symmetry group is transitive).  The softmax search from random starts (the
+    trust-region engine, at most ``restarts`` starts; ``steps`` is recorded but unused by that
+    engine) runs where K^2 d <= RANDOM_MAX_WORK (restarts=0 disables it),
     solved into the sweep directory `out_dir` (on Ray with `cluster`, else in `workers` local
     processes, None: every core for a large grid); `on_row` sees each row.
     """
@@ -302,11 +308,15 @@ def cohn_kumar_rows(
     cells = _random_cells(codes, restarts)
     searched: dict[tuple[int, int], dict] = {}
     if cells:
+        # trust regions at every size: "auto" gives the first-order engine above 8192
+        # variables, which stops short of the d = 100 simplex and cross-polytope (7.8e-5 and
+        # 0.023) where 4 trust-region starts reach them (15 s each on 2 cores)
         cfg = SolveConfig(
             objective="softmax",
             restarts=restarts,
             steps=steps,
             seed=seed,
+            engine="trust",
             polish_max_variables=RANDOM_POLISH_MAX_VARIABLES,
         )
         sweep_rows = solve_cells(
