@@ -282,3 +282,19 @@ def test_cells_beyond_the_polish_end_at_their_symmetric_optimum():
     assert abs(r.value + K / (K - 1)) <= 2 * 8 * d * EPS, r.value
     with pytest.raises(ValueError, match="objective='ce' is not a min-max objective"):
         engine.finish("ce", d, K, [(r.code, r.features)], SolveConfig(objective="ce"), 1e-4)
+
+
+def test_a_first_round_may_finish_a_cell_only_when_its_trust_starts_are_unanimous():
+    """After the first round a cell may stop only if every random trust-region start ended in
+    one basin and that basin is the best any arm found (a better basin from another arm means
+    the landscape has two, and the perturbation rounds must run)."""
+    cs = engine.CellSearch(3, 24)
+    assert not engine._unanimous(cs)  # nothing found yet
+    best = (0.7, 0.7, None, None, "random", None, "trust")
+    cs.population = [best]
+    cs.basins = [[0.7, 8]]
+    assert engine._unanimous(cs)
+    cs.basins = [[0.7, 7], [0.71, 1]]  # a second basin seen
+    assert not engine._unanimous(cs)
+    cs.basins = [[0.71, 8]]  # all trust starts in a worse basin than another arm's best
+    assert not engine._unanimous(cs)

@@ -46,8 +46,9 @@ class SolveConfig:
     ``engine`` picks the local solver (see ENGINES).  With "trust", ``restarts`` is the most
     starts a cell may spend (random, perturbed and seeded; rounds of ``engine.ROUND_STARTS``),
     and a cell stops early once ``confirm`` starts reached its best basin and the last round
-    found nothing better; ``steps`` and ``search_dtype`` are not used (float32 at the high
-    temperatures, float64 after).
+    found nothing better (the first round: all its random trust-region starts ended in that
+    basin; see :mod:`spherecodes.solvers.engine`); ``steps`` and ``search_dtype`` are not
+    used (float32 at the high temperatures, float64 after).
     With "adam", ``restarts`` random starts per cell, each searched for ``steps`` steps in
     ``search_dtype``;
     ``tau`` is the CE temperature (ce, wd) and ``lam`` the weight decay (wd); with ``polish``,

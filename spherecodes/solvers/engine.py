@@ -37,12 +37,13 @@ trickle.  Min-max results of the halving arm, and of the trust-region arm in cel
 refinement.  All are compared by their exact values.
 
 A cell is finished when its best basin has been reached by ``confirm`` starts, the last
-round found nothing better and the Good-Turing estimate of the chance that one more random
+round found nothing better (after the first round: every random trust-region start of it
+ended in that basin) and the Good-Turing estimate of the chance that one more random
 trust-region start finds an unseen basin (basins reached once / such starts) is at most
 ``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached (or
 ``PATIENCE`` starts found nothing better: large cells, where nearly every start ends in a basin
-of its own), or when ``restarts`` starts are spent: easy cells cost one or two
-rounds, hard cells get the budget.  In these statistics (basins, confirmations, which arm
+of its own), or when ``restarts`` starts are spent: easy cells cost one round, hard cells
+get the budget.  In these statistics (basins, confirmations, which arm
 leads) two local optima are the same basin when their values (min-max objectives: exact
 values; smooth ones: surrogate values) agree to ``BASIN_RTOL`` (relative) or, where the
 trust-region arm converges, to the cell's :func:`resolution`, the smoothing bound of the final
@@ -106,7 +107,8 @@ BASIN_RTOL = 1e-8
 COARSE_T_END, COARSE_INNER, COARSE_INNER_MAX = 1e-3, 8, 32
 #: A cell runs at least this many rounds (the first of random starts only, the next with
 #: perturbations of its best codes as well).  One: a first round whose random trust-region
-#: starts all end in one basin, confirmed by `confirm` starts, settles an easy cell (measured,
+#: starts all end in one basin, the best any arm found, confirmed by `confirm` starts and
+#: settled (see :func:`_unanimous`), finishes an easy cell (measured,
 #: Tammes, warm, one core: (3, 24) 0.10 s instead of 0.27 s, (5, 16) 0.08, (6, 27) 0.14, (3, 48)
 #: 0.26 instead of 0.78, the same codes); any other first round goes on as before.
 MIN_ROUNDS = 1
@@ -617,6 +619,14 @@ def _update(cs: CellSearch, results) -> None:
     )
 
 
+def _unanimous(cs: CellSearch) -> bool:
+    """Return True when every random trust-region start so far ended in one basin, the cell's
+    best: the first round improves on nothing, so this is the evidence it may stop on."""
+    return (
+        len(cs.basins) == 1 and cs.best is not None and _same(cs.basins[0][0], cs.best[0], cs.atol)
+    )
+
+
 @precision.float64
 def basin_search(
     cells: Sequence[tuple[int, int]],
@@ -675,10 +685,7 @@ def basin_search(
                 ) or cs.starts - cs.improved_at >= PATIENCE
                 confirmed = (
                     cs.hits >= config.confirm
-                    # the first round improves on nothing: there the evidence is the
-                    # unanimity `settled` asks of its random starts (one basin, per_basin
-                    # starts in it)
-                    and (not cs.improved or cs.rounds == 1)
+                    and (not cs.improved or (cs.rounds == 1 and _unanimous(cs)))
                     and cs.rounds >= MIN_ROUNDS
                     and settled
                 )
