@@ -323,17 +323,28 @@ def test_objectives_listed():
     assert set(OBJECTIVES) == {"tammes", "grassmannian", "softmax", "hardmax", "ce", "wd"}
 
 
-def test_kkt_memory_counts_the_dense_newton_arrays():
-    """The estimate is the arrays Newton holds: J, J^T J and its factor, the Hessian, G."""
+def test_kkt_memory_bounds_what_newton_allocates():
+    """The estimate checked before Newton bounds the memory its float64 arrays take at their
+    peak (tracemalloc sees NumPy's allocations), on a system of 190 pieces and 360 tangent
+    coordinates where the (m + n + 1)^2 matrices dominate (measured: about 0.8 of it)."""
+    import tracemalloc
+
     from spherecodes.solvers import minmax
 
-    code = _perturb(_kgon(7), 1e-3, 0)  # in R^2: one tangent coordinate per point
-    prob = minmax.Problem(7, False, False)
-    pieces = minmax._pieces(prob, code, minmax._objective(prob, code) - 0.1)
-    m, n = len(pieces[0]), 7
-    F, J, _ = minmax._kkt_system(prob, code, pieces, np.full(m, 1.0 / m), 0.0)
-    assert J.shape == (m + n + 1, m + n + 1)
-    assert minmax.kkt_memory(m, n) == 3 * J.nbytes + 8 * (n * n + m * n)
+    code = _perturb(_simplex(20, 19), 1e-3, 0)
+    prob = minmax.Problem(20, False, False)
+    T = minmax._objective(prob, code)
+    pieces = minmax._pieces(prob, code, T - 1.0)  # all 190 pairs
+    m, n = len(pieces[0]), 20 * 18
+    assert m == 190
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        minmax._newton(prob, code, pieces, np.full(m, 1.0 / m), T, max_iter=3, tol=1e-15)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert 8 * (m + n + 1) ** 2 < peak <= minmax.kkt_memory(m, n), (peak, minmax.kkt_memory(m, n))
 
 
 def test_polish_too_large_for_the_host_is_a_memory_error(monkeypatch):
@@ -343,5 +354,5 @@ def test_polish_too_large_for_the_host_is_a_memory_error(monkeypatch):
 
     monkeypatch.setattr(planning, "host_memory", lambda: (2**20, "host RAM"))
     code = _perturb(_simplex(20, 19), 1e-4, 1)  # 20 x 18 tangent coordinates, > 1 MB of KKT
-    with pytest.raises(MemoryError, match=r"polish of a \(20, 19\) code.*polish_max_variables"):
+    with pytest.raises(MemoryError, match=r"polish of a \(d=19, K=20\) code.*polish_max_variables"):
         polish("tammes", code, temperature=1e-3)

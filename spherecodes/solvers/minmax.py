@@ -267,11 +267,13 @@ def _kkt_system(prob, X, pieces, mu, t):
 
 
 def kkt_memory(m: int, n: int) -> int:
-    """Return the bytes active-set Newton holds for `m` active pieces and `n` tangent
-    coordinates: the dense KKT matrix J, J^T J and its Cholesky factor ((m + n + 1)^2 each),
-    the Lagrangian Hessian (n^2) and the dense Jacobian (m n), in float64."""
+    """Return a bound on the bytes active-set Newton holds for `m` active pieces and `n`
+    tangent coordinates, in float64: at most three (m + n + 1)^2 matrices at once (J with J^T J
+    and its damped copy, or with the trial step's Jn), counted as four for the temporaries of
+    the products, with the Lagrangian Hessian twice (its 4-index form and the block, n^2 each)
+    and the trial step's dense Jacobian (m n)."""
     side = m + n + 1
-    return 8 * (3 * side * side + n * n + m * n)
+    return 8 * (4 * side * side + 2 * n * n + m * n)
 
 
 def _newton(prob, X, pieces, mu, t, max_iter, tol):
@@ -283,7 +285,7 @@ def _newton(prob, X, pieces, mu, t, max_iter, tol):
     """
     check_bytes(
         kkt_memory(len(pieces[0]), X.shape[0] * (X.shape[1] - 1)),
-        f"the polish of a ({prob.K}, {X.shape[1]}) code (active-set Newton on "
+        f"the polish of a (d={X.shape[1]}, K={prob.K}) code (active-set Newton on "
         f"{len(pieces[0])} pieces, dense)",
         host=True,
         hint="lower polish_max_variables (SolveConfig) or skip the polish (polish=False)",
@@ -297,17 +299,22 @@ def _newton(prob, X, pieces, mu, t, max_iter, tol):
         it += 1
         ok = False
         JtJ = J.T @ J
+        diag = np.diag_indices_from(JtJ)
         for _ in range(8):
             # normal equations: cond(JtJ + lam I) <= |J|^2 / lam, so with lam = ||F|| the
             # error of a step of size ~||F|| stays at rounding level
             lam = lam_scale * res
+            A = JtJ.copy()  # the one damped copy (kkt_memory), factored in place
+            A[diag] += lam
             try:
                 delta = scipy.linalg.cho_solve(
-                    scipy.linalg.cho_factor(JtJ + lam * np.eye(len(JtJ))), -(J.T @ F)
+                    scipy.linalg.cho_factor(A, overwrite_a=True), -(J.T @ F)
                 )
             except np.linalg.LinAlgError:
                 lam_scale *= 16.0
                 continue
+            finally:
+                A = None  # freed before the trial's KKT system is built
             if not np.all(np.isfinite(delta)) or np.max(np.abs(delta[:n])) > 0.2:
                 lam_scale *= 16.0
                 continue
@@ -318,6 +325,7 @@ def _newton(prob, X, pieces, mu, t, max_iter, tol):
             if rn < res:
                 ok = True
                 break
+            Fn = Jn = Bn = None  # a failed trial's system, freed before the next one
             lam_scale *= 16.0
         if not ok:
             break
