@@ -23,6 +23,7 @@ Workers are spawned, so a script that calls these functions needs the usual
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -105,10 +106,10 @@ def solve_on_workers(
     :func:`chunk_plan` in `workers` spawned processes; ``finish(result)`` (a picklable,
     module-level function) runs in the worker and comes back as ``Solved.extra``.  A chunk
     that raises re-raises its exception here, and the chunks not started are cancelled."""
-    for _, solved in solve_jobs_on_workers(
-        [(config, cells)], workers=workers, finish=finish, stream=stream
-    ):
-        yield solved
+    jobs = solve_jobs_on_workers([(config, cells)], workers=workers, finish=finish, stream=stream)
+    with contextlib.closing(jobs):  # a caller that stops early cancels the pool's rest now
+        for _, solved in jobs:
+            yield solved
 
 
 def solve_jobs_on_workers(
@@ -144,5 +145,7 @@ def solve_jobs_on_workers(
                     for solved in fut.result():
                         yield i, solved
         finally:
-            for fut in pending:  # the caller stopped early or a chunk failed
+            # the caller stopped early or a chunk failed: the chunks not started are dropped,
+            # those running finish first (a worker process cannot be interrupted cleanly)
+            for fut in pending:
                 fut.cancel()

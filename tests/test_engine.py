@@ -280,8 +280,10 @@ def test_cells_beyond_the_polish_end_at_their_symmetric_optimum():
     r = solve(d, K, SolveConfig(objective="softmax", restarts=2, polish_max_variables=1))
     assert r.engine == "trust" and math.isnan(r.kkt_residual)  # not polished: finished
     assert abs(r.value + K / (K - 1)) <= 2 * 8 * d * EPS, r.value
-    with pytest.raises(ValueError, match="objective='ce' is not a min-max objective"):
+    with pytest.raises(ValueError, match="objective='ce' is out of range: finish takes a min"):
         engine.finish("ce", d, K, [(r.code, r.features)], SolveConfig(objective="ce"), 1e-4)
+    with pytest.raises(ValueError, match="candidates is empty"):
+        engine.finish("softmax", d, K, [], SolveConfig(objective="softmax"), 1e-4)
 
 
 def test_a_first_round_may_finish_a_cell_only_when_its_trust_starts_are_unanimous():

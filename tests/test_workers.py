@@ -72,3 +72,19 @@ def test_bad_workers_is_one_error_line(value, match, capsys, tmp_path):
     assert main(["sweep", "--K", "4", "--out", str(tmp_path), "--workers", value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
+
+
+def test_a_pool_of_two_jobs_gives_each_cell_its_own_jobs_config():
+    """Chunks of jobs with different configs share one pool; each result comes back with the
+    index of its job (objective and seed differ, so a swapped index would show)."""
+    from spherecodes.solvers import SolveConfig
+
+    jobs = [
+        (SolveConfig(objective="tammes", restarts=4, seed=1), [(3, 5), (3, 7)]),
+        (SolveConfig(objective="grassmannian", restarts=4, seed=2), [(3, 6)]),
+    ]
+    got = sorted(
+        (i, s.result.objective, s.result.d, s.result.K)
+        for i, s in workers.solve_jobs_on_workers(jobs, workers=2)
+    )
+    assert got == [(0, "tammes", 3, 5), (0, "tammes", 3, 7), (1, "grassmannian", 3, 6)]

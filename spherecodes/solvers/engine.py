@@ -518,21 +518,40 @@ FINISH_T_END = 1e-9
 @precision.float64
 def finish(objective: str, d: int, K: int, candidates, config, t0: float):
     """Return [(code, features, exact value)] of the `candidates` ((code, features) pairs of
-    one (d, K) cell of a min-max objective, solved at temperature `t0`) continued in float64
-    down to FINISH_T_END (see there)."""
+    one (d, K) cell of a min-max objective) continued in float64 from temperature `t0` down
+    to FINISH_T_END (see there).  A candidate solved at a lower temperature (the halving arm's
+    1e-7, an anneal's refinement) is re-smoothed at `t0` first: the continuation then follows
+    one path whichever arm found it.  Cells share the compiled program of their padded
+    (batching.ladder) shape, as in the search."""
     obj = objectives.get(objective)
     if not obj.minmax:
-        raise ValueError(f"objective={objective!r} is not a min-max objective: nothing to finish")
-    spec = LocalSpec(obj.name, K, d, t_end=FINISH_T_END)
+        accepted = ", ".join(n for n in objectives.names() if objectives.get(n).minmax)
+        raise ValueError(
+            f"objective={objective!r} is out of range: finish takes a min-max objective "
+            f"({accepted})"
+        )
+    if not candidates:
+        raise ValueError("candidates is empty: give at least one (code, features) pair")
+    K_pad, d_pad = batching.ladder(K), batching.ladder(d)
+    spec = LocalSpec(obj.name, K_pad, d_pad, t_end=FINISH_T_END)
     n = len(candidates)
-    W = jnp.asarray(np.stack([np.asarray(c[0], np.float64) for c in candidates]))
-    H = None
-    if obj.has_features:
-        H = jnp.asarray(np.stack([np.asarray(c[1], np.float64) for c in candidates]))
+    W = np.zeros((n, K_pad, d_pad))
+    H = np.zeros((n, K_pad, d_pad)) if obj.has_features else None
+    for i, (code, feat) in enumerate(candidates):
+        W[i, :K, :d] = code
+        if H is not None:
+            H[i, :K, :d] = feat
     rows = (jnp.full(n, d), jnp.full(n, K), jnp.full(n, float(t0)))
-    out = local_batch(spec, W, H, *rows, np.float64(config.tau), np.float64(config.lam))
-    code, value = np.asarray(out.code), np.asarray(out.value)
-    feats = None if out.features is None else np.asarray(out.features)
+    out = local_batch(
+        spec,
+        jnp.asarray(W),
+        None if H is None else jnp.asarray(H),
+        *rows,
+        np.float64(config.tau),
+        np.float64(config.lam),
+    )
+    code, value = np.asarray(out.code)[:, :K, :d], np.asarray(out.value)
+    feats = None if out.features is None else np.asarray(out.features)[:, :K, :d]
     return [(code[i], None if feats is None else feats[i], float(value[i])) for i in range(n)]
 
 

@@ -72,8 +72,9 @@ RANDOM_POLISH_MAX_VARIABLES = 1000
 #: matches every point within this Euclidean distance (spherecodes.congruence).
 CONFIG_TOL = 1e-6
 
-#: An unpolished random-start code (neither polished nor finished) stops short of the optimum
-#: by more: its equivalence to the known code is judged at this distance (stated in the column).
+#: An unpolished random-start code (not polished, nor finished to the known rho_1vr within
+#: RETURN_TOL) stops short of the optimum by more: its equivalence to the known code is judged
+#: at this distance (stated in the column).
 UNPOLISHED_CONFIG_TOL = 1e-3
 
 METHOD_ALL = "all points"
@@ -203,8 +204,11 @@ def _random_cells(codes, restarts: int) -> list[tuple[int, int]]:
     return sorted({(c.d, c.K) for c in codes if c.K * c.K * c.d <= RANDOM_MAX_WORK})
 
 
-def _random_columns(c: known.KnownCode, row: dict | None, folder: Path, restarts: int) -> dict:
-    """The random_* columns of code `c` from its softmax sweep row (None: not searched)."""
+def _random_columns(
+    c: known.KnownCode, row: dict | None, folder: Path, restarts: int, rho: float
+) -> dict:
+    """The random_* columns of code `c` (its rho_1vr `rho`) from its softmax sweep row (None:
+    not searched)."""
     if row is None:
         work = c.K * c.K * c.d
         reason = (
@@ -216,10 +220,14 @@ def _random_columns(c: known.KnownCode, row: dict | None, folder: Path, restarts
         return {**out, "random_reason": reason}
     polished = bool(np.isfinite(row["kkt_residual"]))
     # the trust engine ends the cells beyond the polish with its float64 finish (continuation
-    # to t = 1e-9: at a symmetric code exact to rounding), the adam engine does not
+    # to t = 1e-9: at a symmetric code exact to rounding; the row holds the better of the
+    # search's code and the finished one), the adam engine does not
     finished = not polished and row["engine"] == "trust"
     code = load_code(folder / row["code_file"])
     how = "" if polished else (", float64 finish, no certificate" if finished else ", unpolished")
+    # a code judged at CONFIG_TOL must be as accurate as a polished one: a finished code is,
+    # where its value is the known one's within RETURN_TOL
+    exact = polished or (finished and abs(float(row["rho_1vr"]) - rho) <= RETURN_TOL)
     return {
         "random_rho_1vr": row["rho_1vr"],
         "random_restarts": row["starts"],  # starts spent (the trust engine stops when confirmed)
@@ -228,7 +236,7 @@ def _random_columns(c: known.KnownCode, row: dict | None, folder: Path, restarts
         "random_confirmations": row["confirmations"],
         "random_reason": "",
         "random_equivalent": _equivalence_note(
-            code, c.build(), CONFIG_TOL if polished or finished else UNPOLISHED_CONFIG_TOL
+            code, c.build(), CONFIG_TOL if exact else UNPOLISHED_CONFIG_TOL
         ),
     }
 
@@ -333,7 +341,7 @@ def cohn_kumar_rows(
         rho = meas["rho_1vr"]
         c11 = bounds.at_c11_lower_end(meas["rho_1v1"], rho)
         local = _local_check(code, rho, c11, use_orbit, rng)
-        rand = _random_columns(c, searched.get((c.d, c.K)), folder, restarts)
+        rand = _random_columns(c, searched.get((c.d, c.K)), folder, restarts, rho)
         t39 = bounds.theorem39(c.d, c.K)
         row = {
             "name": c.name,
