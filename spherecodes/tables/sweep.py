@@ -216,12 +216,10 @@ def solve_cells(
         def commit(res: CellResult, config: SolveConfig, measures=None, node=None) -> None:
             name = code_file_name(res.objective, res.d, res.K)
             row = result_row(res, config, f"codes/{name}", measures=measures, node=node)
-            commit_cell(out, row, res.code)
             run["cells_solved"] += 1
             # kept current, so a run that is killed still records its time and cells
             run["wall_seconds"] = round(time.perf_counter() - t0, 3)
-            with store.locked(out):
-                store.record_run(out / "run.json", run)
+            commit_cell(out, row, res.code, run=run)
             # each cell's measures and polish compile for its own (K, d): a long run keeps
             # them only while the process has memory maps to spare
             batching.release_if_crowded()
@@ -365,13 +363,17 @@ def _row_order(row: dict) -> tuple:
     return (rank, str(obj), row["d"], row["K"])
 
 
-def commit_cell(out_dir: str | Path, row: dict, code) -> list[dict]:
+def commit_cell(out_dir: str | Path, row: dict, code, *, run: dict | None = None) -> list[dict]:
     """Write a finished cell into the sweep directory `out_dir`: under its lock, the code file
-    ``row["code_file"]`` atomically, then the row merged into results.csv; return all rows."""
+    ``row["code_file"]`` atomically, then the row merged into results.csv, then (given) the
+    writer's `run` record into run.json; return all rows."""
     out = Path(out_dir)
     with store.locked(out):
         store.atomic_save_npy(out / row["code_file"], code)
-        return _merge(out, [row])
+        rows = _merge(out, [row])
+        if run is not None:
+            store.record_run(out / "run.json", run)
+        return rows
 
 
 def _merge(out: Path, rows: list[dict]) -> list[dict]:
