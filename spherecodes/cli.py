@@ -250,8 +250,19 @@ def _add_sweep(sub) -> None:
     )
     p.add_argument("--d", metavar="RANGE", help="dimensions: a:b inclusive and/or comma lists")
     p.add_argument("--K", metavar="RANGE", help="numbers of points: a:b and/or comma lists")
-    p.add_argument("--restarts", type=int, metavar="R", help="random restarts per cell")
-    p.add_argument("--steps", type=int, metavar="S", help="search steps per restart")
+    p.add_argument(
+        "--restarts",
+        type=int,
+        metavar="R",
+        help="starts per cell at most (random, perturbed and seeded)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        metavar="S",
+        help="first-order steps per restart (engine adam: cells above 8192 variables and "
+        "--neighbors; the trust-region engine takes none)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--tau", type=float, metavar="T", help="temperature for ce and wd")
     p.add_argument("--lam", type=float, metavar="L", help="weight decay for wd")
@@ -419,10 +430,15 @@ def _add_table(sub) -> None:
     p.add_argument(
         "--restarts",
         metavar="R",
-        help="random restarts (cohn-kumar: 0 = none; tammes default: 512 up to "
+        help="starts per cell at most (cohn-kumar: 0 = no random starts; tammes default: 512 up to "
         "K=64, then about 512*(64/K)^2, at least 64)",
     )
-    p.add_argument("--steps", metavar="S", help="search steps per restart")
+    p.add_argument(
+        "--steps",
+        metavar="S",
+        help="tammes, gnc-figures: first-order steps per restart of the cells searched by "
+        "the adam engine",
+    )
     p.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
     p.add_argument(
         "--reference-dir",

@@ -105,6 +105,8 @@ def test_table_command_writes_rows_codes_and_sidecar(tmp_path, capsys):
         (["--d", "3", "--K", "2:4"], "leaves no cell"),
         (["--name", "E8 roots"], "--name applies to table cohn-kumar only"),
         (["--d", "x"], "--d item 'x' is not an integer"),
+        # the trust-region engine takes no step count: dropping --steps silently would mislead
+        (["--steps", "100"], "--steps=100 does not apply to table equivalence"),
     ],
 )
 def test_bad_arguments_are_one_error_line(argv, message, capsys):

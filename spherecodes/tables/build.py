@@ -141,6 +141,10 @@ BUILDERS: dict[str, Builder] = {
     "equivalence": Builder("tables/equivalence.csv", _equivalence, grid=True),
 }
 
+#: Tables whose searches take a step count (their large cells run the first-order engine);
+#: the others search with the trust-region engine only.
+STEPS_KINDS = ("tammes", "gnc-figures")
+
 #: Default output path of each table name.
 TABLE_KINDS: dict[str, str] = {name: b.path for name, b in BUILDERS.items()}
 
@@ -160,6 +164,15 @@ def _check(kind, restarts, steps, seed, path, d, ds, Ks, reference_dir) -> None:
             raise ParameterError(
                 name, "{name}={v} is too small: need {name} >= {low}", v=v, low=low
             )
+    if steps is not None and kind not in STEPS_KINDS:
+        # these tables search with the trust-region engine, which takes no step count
+        raise ParameterError(
+            "steps",
+            "{name}={v} does not apply to table {kind}: only to {ok} (first-order steps)",
+            v=steps,
+            kind=kind,
+            ok=" and ".join(STEPS_KINDS),
+        )
     if seed < 0:
         raise ParameterError("seed", "{name}={v} is out of range: need {name} >= 0", v=seed)
     if path.suffix != ".csv":
