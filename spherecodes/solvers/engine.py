@@ -10,8 +10,10 @@ up to three local solvers (arms), shared by :func:`arm_starts`:
 
   - random starts (restart r of a cell is the same start on every path, see
     :func:`spherecodes.solvers.search.random_starts`), with starting temperature
-    ``PORTFOLIO[r % len(PORTFOLIO)]``: high temperatures are energy-like problems, low ones
-    local max-min searches (Tammes K = 13 in R^3 is found from t0 = 0.03 only);
+    and first-stage tolerance ``PORTFOLIO[i % len(PORTFOLIO)]`` for the cell's i-th such
+    start: high temperatures are energy-like problems, also solved to ``FIRST_GTOL_REL`` at t0
+    before the continuation goes on, low ones local max-min searches (Tammes K = 13 in R^3 is
+    found from t0 = 0.03 only);
   - perturbations of the cell's population (its ``POPULATION`` best distinct local optima):
     one point moved into the largest hole, or every point shaken by a fraction of the minimal
     distance, re-solved from ``PERTURB_T0`` (iterated local search / basin hopping);
@@ -83,13 +85,16 @@ __all__ = [
     "PORTFOLIO",
     "CellSearch",
     "basin_search",
+    "coarse_spec",
     "finish",
     "per_basin",
     "round_starts",
 ]
 
-#: Starting temperatures of the random starts, cycled over the restart index.
-PORTFOLIO = (0.03, 0.5, 0.1)
+#: (starting temperature, first-stage tolerance relative to it) of a cell's random
+#: trust-region starts, cycled: three temperatures with the later stages' tolerance (1e-2 t)
+#: and the two energy-like ones also solved to FIRST_GTOL_REL at t0 (see there).
+PORTFOLIO = ((0.03, 1e-2), (0.5, 1e-3), (0.1, 1e-3), (0.5, 1e-2), (0.1, 1e-2))
 #: Starting temperature of perturbed and seeded starts (a local search around them).
 PERTURB_T0 = 0.01
 #: Starts per unfinished cell and round.
@@ -105,6 +110,20 @@ BASIN_RTOL = 1e-8
 #: and COARSE_INNER_MAX tCG steps per trust-region iteration (tangent dimension / 16); the
 #: float64 phase goes on to ``LocalSpec.t_end``.
 COARSE_T_END, COARSE_INNER, COARSE_INNER_MAX = 1e-3, 8, 32
+#: The first stage of a PORTFOLIO start with the tight tolerance (at its starting
+#: temperature) ends at Riemannian gradient norm <= FIRST_GTOL_REL * t or after
+#: FIRST_STAGE_ITER iterations (the later stages, and other rows' first: LocalSpec's 1e-2 t or
+#: 60).  At t0 the surrogate is an energy (sum of exp(<w_i, w_j> / t)); which of its local
+#: minima a start reaches decides the basin, and the loose tolerance left codes halfway, in
+#: worse basins.  Measured, float32 phase, 32 random starts unless said: Tammes R^4, K = 24
+#: from t0 = 0.5 reaches the 24-cell from 15 starts (2 with 1e-2 t, 19 with 1e-4 t); Softmax
+#: Higman-Sims (22, 100) from t0 = 0.1 from 3 of 8 (0 of 8 with 1e-2 t, 5 with 1e-4 t), at
+#: the same cost; Tammes (3, 13) from 0.03: 5 either way; 1e-4 t costs (3, 48) from 0.5 four
+#: times the iterations (float32's floor), 1e-3 t none.  Tight alone loses diversity: Tammes
+#: (3, 26)'s best basin (41.0377 deg) was reached from 4 of 64 starts at t0 = 0.03 and 4 of 64
+#: at 0.5 with 1e-2 t, from none with 1e-3 t (those all end in one of two worse basins, which
+#: stopped the cell early), so the portfolio has both.
+FIRST_GTOL_REL, FIRST_STAGE_ITER = 1e-3, 200
 #: A cell is not finished while the Good-Turing estimate of the chance that a random start
 #: finds a basin not seen yet exceeds this (rugged landscapes get more starts).
 MISSING_MASS = 0.02
@@ -160,6 +179,7 @@ class CellSearch:
     d: int
     K: int
     next_restart: int = 0  # index of the next random start
+    trust_random: int = 0  # random trust-region starts planned (cycles PORTFOLIO)
     starts: int = 0  # starts spent (random, perturbed, seeded)
     rounds: int = 0
     # the POPULATION best distinct results [(smooth, value, W, H, kind, source, arm)]
@@ -305,6 +325,7 @@ class _Row(NamedTuple):
     restart: int = -1  # random start index
     source: float = math.nan  # surrogate value of the population member it perturbs
     arm: str = "trust"  # the local solver: "trust", "halving" (trust regions) or "anneal"
+    gtol0: float = 1e-2  # trust-region arm: first-stage tolerance relative to t0
 
 
 def arm_starts(cs: CellSearch, n: int) -> dict[str, int]:
@@ -367,7 +388,9 @@ def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
     while len(rows) < n:
         r = cs.next_restart
         cs.next_restart += 1
-        rows.append(_Row(index, None, None, PORTFOLIO[r % len(PORTFOLIO)], "random", r))
+        t0, gtol0 = PORTFOLIO[cs.trust_random % len(PORTFOLIO)]
+        cs.trust_random += 1
+        rows.append(_Row(index, None, None, t0, "random", r, gtol0=gtol0))
     for _ in range(min(share.get("halving", 0), budget - len(rows))):
         r = cs.next_restart
         cs.next_restart += 1
@@ -433,15 +456,33 @@ def _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding):
     return W, None if H0 is None else batching.shard(H0, sharding), dd, KK, t0
 
 
+def _first_gtol(chunk, sharding):
+    """Return the rows' first-stage tolerances (relative to t0), sharded like the rows."""
+    return batching.shard(np.array([r.gtol0 for r in chunk], np.float64), sharding)
+
+
+def coarse_spec(obj, K_pad: int, d_pad: int) -> LocalSpec:
+    """Return the LocalSpec of the trust-region arm's float32 phase for a bucket: from t0 to
+    COARSE_T_END, a tight first stage capped at FIRST_STAGE_ITER, tCG steps growing with the
+    tangent dimension (high-dimensional cells such as (8, 240) need nearer-Newton steps to
+    converge in this phase at all)."""
+    n_tangent = K_pad * (d_pad - 1) * (2 if obj.has_features else 1)
+    inner = int(min(COARSE_INNER_MAX, max(COARSE_INNER, n_tangent // 16)))
+    return LocalSpec(
+        obj.name,
+        K_pad,
+        d_pad,
+        t_end=COARSE_T_END,
+        max_inner=inner,
+        first_stage_iter=FIRST_STAGE_ITER,
+    )
+
+
 def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     """Solve a chunk of trust-region rows; return (code, features, value, smooth)."""
     # Two phases: the basin is chosen at the higher temperatures, where float32 and short inner
     # solves suffice (twice as fast each); the float64 phase continues to the final temperature.
-    # tCG steps grow with the tangent dimension (high-dimensional cells such as (8, 240) need
-    # nearer-Newton steps to converge in the coarse phase at all)
-    n_tangent = K_pad * (d_pad - 1) * (2 if obj.has_features else 1)
-    inner = int(min(COARSE_INNER_MAX, max(COARSE_INNER, n_tangent // 16)))
-    coarse = LocalSpec(obj.name, K_pad, d_pad, t_end=COARSE_T_END, max_inner=inner)
+    coarse = coarse_spec(obj, K_pad, d_pad)
     converge = converges(d_pad, K_pad)
     if converge:
         spec = LocalSpec(obj.name, K_pad, d_pad, max_iter=TRUST_ITER, t_end=HALVING_T_END)
@@ -451,9 +492,9 @@ def _trust_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     tau, lam = np.float64(config.tau), np.float64(config.lam)
     if obj.minmax:
         f32 = jnp.float32
-        out = local_batch(
-            coarse, W.astype(f32), None if H is None else H.astype(f32), dd, KK, t0, tau, lam
-        )
+        H32 = None if H is None else H.astype(f32)
+        gtol0 = _first_gtol(chunk, sharding)
+        out = local_batch(coarse, W.astype(f32), H32, dd, KK, t0, tau, lam, gtol0)
         W, H = out.code, out.features
         t0 = np.minimum(t0, COARSE_T_END)
     # float64 from here on, rows renormalized in float64 (a row the float64 phase does not

@@ -64,6 +64,7 @@ class LocalSpec:
     factor: float = 0.25  # temperature factor between stages
     gtol_rel: float = 1e-2  # a stage ends at Riemannian gradient norm <= gtol_rel * t ...
     stage_iter: int = 60  # ... or after this many iterations
+    first_stage_iter: int = 200  # cap of a first stage (at t0) given a tighter tolerance
 
 
 class TRState(NamedTuple):
@@ -106,7 +107,7 @@ def _scale(alpha, a):
     return tuple(alpha * x for x in a)
 
 
-def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
+def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam, gtol0=None):
     obj = objectives.get(spec.objective)
     dtype = x0[0].dtype
     pm = jnp.arange(spec.K_pad) < K
@@ -222,9 +223,14 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
         c = jax.lax.while_loop(lambda c: (~c.stop) & (c.j < spec.max_inner), body, c0)
         return c.eta, c.heta, c.hit
 
+    # the first stage (t == t0: t is only ever multiplied down from it) may have its own
+    # tolerance gtol0 (relative, as gtol_rel); a tighter one gets first_stage_iter iterations
+    first_gtol = jnp.asarray(spec.gtol_rel if gtol0 is None else gtol0, dtype)
+    first_iter = jnp.where(first_gtol < spec.gtol_rel, spec.first_stage_iter, spec.stage_iter)
+
     def gtol(t):
         if obj.minmax:
-            return spec.gtol_rel * t
+            return jnp.where(t == t0, first_gtol, spec.gtol_rel) * t
         return jnp.asarray(GTOL_SMOOTH, dtype)
 
     def body(s: TRState) -> TRState:
@@ -233,7 +239,8 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
         eg, hess = hessian_operator(x, t)
         g = proj(x, eg)
         gnorm = jnp.sqrt(_inner(g, g))
-        stage_over = (gnorm <= gtol(t)) | (s.stage_it >= spec.stage_iter) | (s.delta < 1e-14)
+        cap = jnp.where(t == t0, first_iter, spec.stage_iter)
+        stage_over = (gnorm <= gtol(t)) | (s.stage_it >= cap) | (s.delta < 1e-14)
         last = (t <= t_end * (1 + 1e-6)) | (not obj.minmax)
         finished = stage_over & last
         advance = stage_over & ~last
@@ -290,12 +297,19 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam):
 
 
 @partial(jax.jit, static_argnames=("spec",))
-def local_batch(spec: LocalSpec, W0, H0, d, K, t0, tau, lam) -> LocalOutput:
+def local_batch(spec: LocalSpec, W0, H0, d, K, t0, tau, lam, gtol0=None) -> LocalOutput:
     """Return the local optima reached from a batch of starts (vmapped over rows).
 
     ``W0`` (and ``H0``, None without features) are (rows, K_pad, d_pad) starting points in
     the dtype to solve in; ``d``, ``K`` (rows,) int true sizes; ``t0`` (rows,) starting
-    temperatures (ignored by smooth objectives); ``tau``, ``lam`` scalars.
+    temperatures (ignored by smooth objectives); ``tau``, ``lam`` scalars; ``gtol0`` (rows,)
+    each row's first-stage tolerance relative to t0 (None: ``spec.gtol_rel``).
     """
     x0 = (W0,) if H0 is None else (W0, H0)
-    return jax.vmap(lambda x, dd, kk, tt: _local_row(spec, x, dd, kk, tt, tau, lam))(x0, d, K, t0)
+    if gtol0 is None:
+        gtol0 = jnp.full(jnp.shape(t0), spec.gtol_rel)
+
+    def row(x, dd, kk, tt, gg):
+        return _local_row(spec, x, dd, kk, tt, tau, lam, gg)
+
+    return jax.vmap(row)(x0, d, K, t0, gtol0)
