@@ -107,7 +107,7 @@ def _scale(alpha, a):
     return tuple(alpha * x for x in a)
 
 
-def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam, gtol0=None):
+def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam, gtol0):
     obj = objectives.get(spec.objective)
     dtype = x0[0].dtype
     pm = jnp.arange(spec.K_pad) < K
@@ -225,7 +225,7 @@ def _local_row(spec: LocalSpec, x0, d, K, t0, tau, lam, gtol0=None):
 
     # the first stage (t == t0: t is only ever multiplied down from it) may have its own
     # tolerance gtol0 (relative, as gtol_rel); a tighter one gets first_stage_iter iterations
-    first_gtol = jnp.asarray(spec.gtol_rel if gtol0 is None else gtol0, dtype)
+    first_gtol = jnp.asarray(gtol0, dtype)
     first_iter = jnp.where(first_gtol < spec.gtol_rel, spec.first_stage_iter, spec.stage_iter)
 
     def gtol(t):
