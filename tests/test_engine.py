@@ -5,6 +5,7 @@ residual and the spread of the active pieces are below its tol = 1e-12 (polish.p
 of a piece is an inner product of unit vectors, computed with an error of at most d eps.  So a
 polished value is within POLISH_TOL + 8 d eps of the exact local optimum's."""
 
+import dataclasses
 import math
 
 import jax
@@ -71,6 +72,27 @@ def test_same_seed_same_code_bits_and_no_recompile_for_a_second_grid():
     assert trust.local_batch._cache_size() == before
     assert np.array_equal(a.code, b.code) and a.value == b.value
     assert c.K == 8
+
+
+def test_target_stops_a_cell_after_the_round_that_reaches_it():
+    # Every code's largest inner product lies in [-1/(K-1), 1] (Rankin), so target 1 is met by
+    # the first round's first optimum and target -1 by none: the cell then runs exactly as
+    # without a target, bit for bit.
+    d, K = 3, 12
+    cfg = SolveConfig(objective="tammes", restarts=64, seed=1)
+    free = solve(d, K, cfg)
+    opening = engine.arm_starts(engine.CellSearch(d, K), engine.round_starts(d, K))
+    first_round = sum(opening.values())
+    met = solve(d, K, dataclasses.replace(cfg, target=1.0))
+    assert met.starts == first_round <= free.starts
+    never = solve(d, K, dataclasses.replace(cfg, target=-1.0))
+    assert never.starts == free.starts and np.array_equal(never.code, free.code)
+
+
+@pytest.mark.parametrize("target", [math.nan, math.inf, "0.5", True])
+def test_bad_target_names_the_argument(target):
+    with pytest.raises(ValueError, match="target"):
+        SolveConfig(target=target)
 
 
 def test_adam_engine_stays_selectable():
@@ -270,7 +292,7 @@ def test_trust_arm_results_in_one_basin_are_one_basin_within_the_resolution():
     from spherecodes import objectives
     from spherecodes.solvers import SolveConfig, batching
 
-    K, d, n = 12, 3, len(engine.PORTFOLIO)
+    K, d = 12, 3
     obj = objectives.get("tammes")
     cells = [engine.CellSearch(d, K, atol=engine.resolution(True, d, K))]
     rows = [

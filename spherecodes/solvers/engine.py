@@ -45,7 +45,8 @@ trust-region start finds an unseen basin (basins reached once / such starts) is 
 ``MISSING_MASS`` with at least ``STARTS_PER_BASIN`` random starts per basin they reached (or
 ``PATIENCE`` starts found nothing better: large cells, where nearly every start ends in a basin
 of its own), or when ``restarts`` starts are spent: easy cells cost one round, hard cells
-get the budget.  In these statistics (basins, confirmations, which arm
+get the budget (with ``SolveConfig.target``, also after the first round in which a local
+optimum's exact value is at most the target).  In these statistics (basins, confirmations, which arm
 leads) two local optima are the same basin when their values (min-max objectives: exact
 values; smooth ones: surrogate values) agree to ``BASIN_RTOL`` (relative) or, where the
 trust-region arm converges, to the cell's :func:`resolution`, the smoothing bound of the final
@@ -746,7 +747,10 @@ def basin_search(
                     and (not cs.improved or (cs.rounds == 1 and _unanimous(cs)))
                     and settled
                 )
-                if confirmed or cs.starts >= config.restarts:
+                reached = config.target is not None and any(
+                    p[1] <= config.target for p in cs.population
+                )
+                if confirmed or reached or cs.starts >= config.restarts:
                     cs.done = True
         rnd += 1
     return grid
