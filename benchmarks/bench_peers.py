@@ -352,12 +352,14 @@ def main(argv=None) -> int:
         per = {}
         for solver in solvers:
             if solver == "spherecodes":
-                tr, secs, compile_s[(d, K)] = run_spherecodes(d, K, other_seeds, budget, log)
+                tr, secs, compile_s[(d, K), solver] = run_spherecodes(
+                    d, K, other_seeds, budget, log
+                )
             elif solver == "spherecodes-target":
                 if target is None:
                     continue  # no reference to give it: the same run as spherecodes
                 tv = math.cos(math.radians(ref)) + TARGET_MARGIN
-                tr, secs, compile_s[(d, K, solver)] = run_spherecodes(
+                tr, secs, compile_s[(d, K), solver] = run_spherecodes(
                     d, K, other_seeds, budget, log, target=tv
                 )
             else:
@@ -398,11 +400,7 @@ def main(argv=None) -> int:
                 if ours is not None and solver not in OURS:
                     sp = st[f"median_seconds_to_{tgt}"] / ours[f"median_seconds_to_{tgt}"]
                 row[f"speedup_{tgt}"] = sp
-            row["compile_seconds"] = (
-                compile_s.get(cell if solver == "spherecodes" else (*cell, solver), math.nan)
-                if solver in OURS
-                else math.nan
-            )
+            row["compile_seconds"] = compile_s.get((cell, solver), math.nan)
             row["tts99_best_peer_seconds"] = best_peer
             row["tts99_goal_seconds"] = goal
             row["tts99_goal_met"] = (
