@@ -9,7 +9,10 @@ for usage errors); a traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 
 from spherecodes import precision
 from spherecodes.errors import ParameterError
@@ -569,7 +572,27 @@ def main(argv: list[str] | None = None) -> int:
             args.command,
             f"unrecognized arguments: {' '.join(extra)} (see {PROG} {args.command} --help)",
         )
-    return args.func(args)
+    with _sigterm_unwinds():
+        return args.func(args)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """While the command runs, SIGTERM raises SystemExit(143) in the main thread, so a killed
+    run unwinds as Ctrl-C does: its files are left whole and its worker processes stopped
+    (by default SIGTERM ends this process at once and the workers solve on, orphaned)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,21 @@ def solve_jobs_on_workers(
                     for solved in fut.result():
                         yield i, solved
         finally:
-            # the caller stopped early or a chunk failed: the chunks not started are dropped,
-            # those running finish first (a worker process cannot be interrupted cleanly)
-            for fut in pending:
-                fut.cancel()
+            if pending:
+                # The caller stopped early, a chunk failed or a signal ended the run: every
+                # result still pending would be discarded, so the chunks not started are
+                # dropped and the processes still solving are stopped now, not left to run
+                # their chunks to the end after this process is gone.
+                for fut in pending:
+                    fut.cancel()
+                _terminate(pool)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop `pool`'s worker processes (Python 3.14's ``terminate_workers``; before it, the
+    executor's own process table)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()

@@ -1,7 +1,9 @@
 """Sweeps in local worker processes (`--workers`): the same table as one process, every cell
 once, costliest chunks first, and the automatic count only for grids that repay it."""
 
+import contextlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,3 +90,59 @@ def test_a_pool_of_two_jobs_gives_each_cell_its_own_jobs_config():
         for i, s in workers.solve_jobs_on_workers(jobs, workers=2)
     )
     assert got == [(0, "tammes", 3, 5), (0, "tammes", 3, 7), (1, "grassmannian", 3, 6)]
+
+
+def test_stopping_early_stops_the_processes_still_solving():
+    """A caller that closes the iterator after the first cell leaves no process solving on:
+    the one still on its chunk (here minutes of work: a default-budget (8, 48) cell beside a
+    4-start (3, 4) cell) is terminated, not waited for."""
+    import multiprocessing
+    import signal
+
+    from spherecodes.solvers import SolveConfig
+
+    jobs = [
+        (SolveConfig(objective="tammes", restarts=4, seed=1), [(3, 4)]),
+        (SolveConfig(objective="tammes", seed=1), [(8, 48)]),
+    ]
+    solved = workers.solve_jobs_on_workers(jobs, workers=2)
+    i, first = next(solved)
+    assert (i, first.result.K) == (0, 4)
+    procs = multiprocessing.active_children()
+    solved.close()
+    assert procs and not any(p.is_alive() for p in procs)
+    assert -signal.SIGTERM in [p.exitcode for p in procs]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find workers")
+def test_sigterm_stops_the_command_and_its_worker_processes(tmp_path):
+    """`kill` of a `--workers 2` run ends it with status 143 and leaves no worker solving."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "spherecodes", "sweep", "--d", "8", "--K", "40:48"]
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path), "--workers", "2"])
+
+    def workers_of(pid):
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (stat.parent / "cmdline").read_bytes()
+                if ppid == pid and b"spawn_main" in cmdline:
+                    found.append(int(stat.parent.name))
+        return found
+
+    try:
+        while len(children := workers_of(proc.pid)) < 2:
+            assert proc.poll() is None, "the run ended before its workers started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=300) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+    for pid in children:  # reaped by the pool's shutdown, so gone (not even a zombie)
+        assert not os.path.exists(f"/proc/{pid}"), pid

@@ -260,10 +260,13 @@ def solve_cells(
                 names = ", ".join(c.objective for c, _, _ in pooled)
                 progress.bucket(f"{names} in {n_proc} processes", sum(len(t) for _, t, _ in pooled))
                 # Workers measure too, as on Ray: the parent only writes.
-                for i, s in local.solve_jobs_on_workers(
+                solved = local.solve_jobs_on_workers(
                     [(c, t) for c, t, _ in pooled], workers=n_proc, finish=cell_measures
-                ):
-                    commit(s.result, pooled[i][0], s.extra, s.node)
+                )
+                # closed on any error or signal here too, which stops the worker processes
+                with contextlib.closing(solved):
+                    for i, s in solved:
+                        commit(s.result, pooled[i][0], s.extra, s.node)
         finally:
             progress.close()
         run["end"] = store.now()
