@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.sparse as scipy_sparse
 
 from spherecodes import losses
 from spherecodes.io import read_code
@@ -356,3 +357,25 @@ def test_polish_too_large_for_the_host_is_a_memory_error(monkeypatch):
     code = _perturb(_simplex(20, 19), 1e-4, 1)  # 20 x 18 tangent coordinates, > 1 MB of KKT
     with pytest.raises(MemoryError, match=r"polish of a \(d=19, K=20\) code.*polish_max_variables"):
         polish("tammes", code, temperature=1e-3)
+
+
+@pytest.mark.parametrize("delta", [1e-2, 1e-6, 1e-10])
+def test_slp_step_is_feasible_at_the_scale_of_its_trust_region(delta):
+    # The LP min s s.t. f + G u <= s, |u|_inf <= delta, whose optimum here is known: each
+    # piece's f_a + delta * |G_a|_1 bounds what a step can do to it. At every radius the step
+    # must be feasible and its s optimal to the LP solver's tolerance (1e-7) in units of
+    # delta, times the row norms, however small delta is: in absolute units that tolerance
+    # swamped decreases below 1e-7, and the polish stalled 1.6e-8 short of a Softmax optimum.
+    from spherecodes.solvers import minmax
+
+    rng = np.random.default_rng(0)
+    n = 12
+    G = np.vstack([np.eye(n), -np.eye(n)])  # f_a + G_a u: +u_i and -u_i, one piece each
+    f = -delta * rng.uniform(0, 1, size=2 * n)  # spreads of the order of the radius
+    u, s, mu = minmax._slp_step(scipy_sparse.csr_matrix(G), f, delta)
+    # optimum: u_i = (f_{n+i} - f_i) / 2 (equal pieces), s = max_i (f_i + f_{n+i}) / 2
+    s_opt = np.max((f[:n] + f[n:]) / 2)
+    tol = 1e-6 * delta * 2  # 10 x HiGHS' 1e-7 in units of delta, rows of 1-norm 1 (and s)
+    assert np.max(f + G @ u) <= s + tol
+    assert abs(s - s_opt) <= tol
+    assert abs(mu.sum() - 1) <= 1e-6

@@ -27,6 +27,8 @@ from spherecodes.solvers.config import SUCCESS_RTOL, CellResult, SolveConfig
 from spherecodes.solvers.search import SearchSpec, search_batch
 from spherecodes.solvers.stream import MAX_STREAM_RESTARTS, search_stream
 
+EPS = float(np.finfo(np.float64).eps)
+
 try:  # polish.py is written separately; the search works without it (polish=False).
     from spherecodes.solvers.polish import polish as _polish
 except ImportError as _e:  # pragma: no cover - depends on the checkout
@@ -71,6 +73,15 @@ def _polish_candidates(objective, d, K, candidates, config, temperature=None):
     best = None
     for code, feat in candidates[: config.polish_top]:
         p = _polish(objective, code, feat, **kw)
+        if not p.converged and obj.minmax and feat is not None:
+            # The search's features can hold the polish in a corner from which it does not
+            # certify (a Softmax search code at R^3 K = 35 did); start once more from the
+            # polished code's optimal features (Lemma C.4), as a code given alone is polished.
+            plain = {k: v for k, v in kw.items() if k != "temperature"}
+            q = _polish(objective, p.code, None, **plain)
+            # kept where lower, or certified and equal to rounding (a max of K d-term sums)
+            if q.value < p.value or (q.converged and q.value <= p.value + 64 * K * d * EPS):
+                p = q
         if best is None or p.value < best.value:
             best = p
     return best.code, best.features, float(best.value), float(best.kkt_residual), best.converged

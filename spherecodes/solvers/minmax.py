@@ -230,20 +230,26 @@ def certificate(prob, X, tol, band=ACTIVE_BAND):
 
 
 def _slp_step(G, f, delta):
-    """Solve the trust-region LP; return (u, predicted change of the max, multipliers)."""
+    """Solve the trust-region LP; return (u, predicted change of the max, multipliers).
+
+    The LP is solved in units of Delta (v = u / Delta in the unit box, every row divided by
+    Delta): HiGHS' feasibility and optimality tolerances are absolute (1e-7), so in the
+    original units they would swamp the predicted decrease once it falls below about 1e-7,
+    and the SLP stalled there, rejecting steps whose linearized max was above the LP's."""
     m, n = G.shape
     A = scipy.sparse.hstack([G, -np.ones((m, 1))], format="csr")
     c = np.zeros(n + 1)
     c[-1] = 1.0
-    bounds = [(-delta, delta)] * n + [(None, None)]
+    bounds = [(-1.0, 1.0)] * n + [(None, None)]
     # The LPs near an optimal code are highly degenerate (hundreds of near-ties); there HiGHS'
     # interior point (with crossover, so the duals are basic) is 5-8x faster than its simplex.
     method = "highs-ipm" if n >= IPM_MIN_VARIABLES else "highs"
-    res = scipy.optimize.linprog(c, A_ub=A, b_ub=-f, bounds=bounds, method=method)
+    res = scipy.optimize.linprog(c, A_ub=A, b_ub=-f / delta, bounds=bounds, method=method)
     if res.status != 0:
         return None
+    # dividing the rows and the objective by Delta leaves the multipliers as they are
     mu = -np.asarray(res.ineqlin.marginals)
-    return res.x[:n], float(res.x[n]), np.maximum(mu, 0.0)
+    return delta * res.x[:n], float(delta * res.x[n]), np.maximum(mu, 0.0)
 
 
 def _kkt_system(prob, X, pieces, mu, t):
@@ -409,16 +415,22 @@ def newton_from_surrogate(prob: Problem, X: np.ndarray, t: float):
 
 
 def polish_minmax(prob: Problem, X: np.ndarray, tol: float, max_iter: int):
-    """Return (X, iterations): X (N, d) polished for the min-max problem by SLP and Newton."""
+    """Return (X, iterations): X (N, d) polished for the min-max problem by at most `max_iter`
+    SLP steps and the Newton attempts between them; iterations counts both."""
     N, d = X.shape
     T = _objective(prob, X)
     delta = DELTA_START
-    it = 0
+    it = slp_it = 0
     newton_tried_at = np.inf
     lipschitz = 4.0 * np.sqrt(d - 1)  # bounds |f_a(x + step) - f_a(x)| / Delta to first order
     spare, spare_T = None, np.inf  # best unconfirmed Newton point
-    while it < max_iter and delta >= 1e-15:
+    # Newton's iterations do not spend the SLP budget: an attempt runs only after Delta has
+    # shrunk 8-fold (at most 8 active sets x 25 steps), and on degenerate optima (more active
+    # pieces than coordinates) the attempts that fail took every SLP step before the SLP,
+    # converging linearly, could certify the point.
+    while slp_it < max_iter and delta >= 1e-15:
         it += 1
+        slp_it += 1
         eps = lipschitz * delta + 1e-12
         pieces = _pieces(prob, X, T - eps)
         B = tangent_bases(X)
@@ -437,7 +449,11 @@ def polish_minmax(prob: Problem, X: np.ndarray, tol: float, max_iter: int):
             it += k
             if done:
                 return Xn, it
-            if Xn is not None and _objective(prob, Xn) < spare_T:
+            if Xn is not None and _objective(prob, Xn) < min(spare_T, T):
+                # an attempt that lowered the max without settling its active set can still
+                # have reached a KKT point (on degenerate optima the corrections cycle)
+                if certificate(prob, Xn, tol)[4]:
+                    return Xn, it
                 spare, spare_T = Xn, _objective(prob, Xn)
         if pred <= 1e-15 * max(1.0, abs(T)):
             delta *= 0.25  # linearly stationary at this Delta
