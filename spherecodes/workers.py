@@ -105,7 +105,8 @@ def solve_on_workers(
     """Yield one Solved per cell, in the order the chunks finish, solving the chunks of
     :func:`chunk_plan` in `workers` spawned processes; ``finish(result)`` (a picklable,
     module-level function) runs in the worker and comes back as ``Solved.extra``.  A chunk
-    that raises re-raises its exception here, and the chunks not started are cancelled."""
+    that raises re-raises its exception here; then, as when the caller stops early, the
+    chunks not started are cancelled and the processes still solving are terminated."""
     jobs = solve_jobs_on_workers([(config, cells)], workers=workers, finish=finish, stream=stream)
     with contextlib.closing(jobs):  # a caller that stops early cancels the pool's rest now
         for _, solved in jobs:

@@ -425,9 +425,9 @@ def polish_minmax(prob: Problem, X: np.ndarray, tol: float, max_iter: int):
     lipschitz = 4.0 * np.sqrt(d - 1)  # bounds |f_a(x + step) - f_a(x)| / Delta to first order
     spare, spare_T = None, np.inf  # best unconfirmed Newton point
     # Newton's iterations do not spend the SLP budget: an attempt runs only after Delta has
-    # shrunk 8-fold (at most 8 active sets x 25 steps), and on degenerate optima (more active
-    # pieces than coordinates) the attempts that fail took every SLP step before the SLP,
-    # converging linearly, could certify the point.
+    # shrunk 8-fold (at most 8 active sets x 25 steps each). On degenerate optima (more active
+    # pieces than coordinates) the attempts can fail, and counting their steps left the
+    # linearly converging SLP no budget to reach the point it could certify.
     while slp_it < max_iter and delta >= 1e-15:
         it += 1
         slp_it += 1
