@@ -58,6 +58,14 @@ INSIDE_TOL = 1e-12
 #: Initial working-set size (nearest neighbours by inner product) per point.
 DEFAULT_M = 32
 
+#: Codes of at most this many points are solved padded to the ladder sizes of
+#: :func:`spherecodes.solvers.batching.ladder` in K and d (zero coordinates; padding points
+#: are masked out of every working set and certificate), so that a table of many shapes
+#: compiles one program per ladder shape instead of one per (K, d), about 8 s each on a
+#: 2-core CPU.  Larger codes are solved at their own shape: there the solve, not the
+#: compilation, is the cost.
+PAD_MAX_K = 512
+
 
 class OneVsRest(NamedTuple):
     """One-vs-rest distances of a code with nearest hull points, features and certificates."""
@@ -179,21 +187,32 @@ def _wolfe(u, valid, c: _Corral, *, max_iter: int, tol: float, inside_tol: float
     return jax.lax.while_loop(cond, body, init)[0]
 
 
-def _neighbors_topm(rows, offsets, code, m):
-    """Indices (b, m) of the m largest <w_k, w_j>, j != k, for the rows of one block."""
-    g = rows @ code.T
-    g = jnp.where(offsets[:, None] == jnp.arange(code.shape[0])[None, :], -jnp.inf, g)
+def _others(offsets, K, n_real):
+    """Mask (b, K): column j is another real point than the row's own point."""
+    cols = jnp.arange(K)[None, :]
+    return (offsets[:, None] != cols) & (cols < n_real)
+
+
+def _neighbors_topm(rows, offsets, code, m, n_real):
+    """Indices (b, m) of the m largest <w_k, w_j> over the real j != k of one block's rows
+    (where fewer than m exist, the last slots hold padding: see `_solve_block`'s counts)."""
+    g = jnp.where(_others(offsets, code.shape[0], n_real), rows @ code.T, -jnp.inf)
     return jax.lax.top_k(g, m)[1].astype(jnp.int32)
 
 
-def _solve_block(code, rows_idx, *, m, m_max, grow, s, max_rounds, max_iter, tol, inside_tol):
-    """Solve and certify the one-vs-rest problems for the points `rows_idx` (b,) of `code`."""
+def _solve_block(
+    code, n_real, rows_idx, *, m, m_max, grow, s, max_rounds, max_iter, tol, inside_tol
+):
+    """Solve and certify the one-vs-rest problems for the points `rows_idx` (b,) of `code`,
+    whose first `n_real` rows are the code (the rest is padding, never a hull point)."""
     K, d = code.shape
     b = rows_idx.shape[0]
     rows = code[rows_idx]
+    real = rows_idx < n_real
     ws = jnp.zeros((b, m_max), jnp.int32)
-    ws = ws.at[:, :m].set(_neighbors_topm(rows, rows_idx, code, m))
-    n = jnp.full((b,), m, jnp.int32)
+    ws = ws.at[:, :m].set(_neighbors_topm(rows, rows_idx, code, m, n_real))
+    # a padding row solves nothing (empty working set: Wolfe stops at once)
+    n = jnp.where(real, jnp.minimum(m, n_real - 1), 0).astype(jnp.int32)
     # Slot 0 holds the nearest neighbour, i.e. the u_j of least norm: Wolfe's starting point.
     corral = _Corral(
         idx=jnp.zeros((b, s), jnp.int32),
@@ -204,7 +223,7 @@ def _solve_block(code, rows_idx, *, m, m_max, grow, s, max_rounds, max_iter, tol
     u0 = rows - code[ws[:, 0]]
     corral = corral._replace(gs=corral.gs.at[:, 0, 0].set(jnp.sum(u0 * u0, axis=-1)))
     wolfe = jax.vmap(partial(_wolfe, max_iter=max_iter, tol=tol, inside_tol=inside_tol))
-    cols = jnp.arange(K)
+    others = _others(rows_idx, K, n_real)
 
     def certify(ws, corral):
         lam = corral.lam * corral.act
@@ -215,8 +234,7 @@ def _solve_block(code, rows_idx, *, m, m_max, grow, s, max_rounds, max_iter, tol
         dist = jnp.linalg.norm(x, axis=-1)
         inside = dist <= inside_tol
         h = x / jnp.where(inside, 1.0, dist)[:, None]
-        g = h @ code.T  # (b, K): <h_k, w_j>
-        g = jnp.where(rows_idx[:, None] == cols[None, :], -jnp.inf, g)
+        g = jnp.where(others, h @ code.T, -jnp.inf)  # (b, K): <h_k, w_j>, real j != k
         dual = jnp.sum(h * rows, axis=-1) - jnp.max(g, axis=-1)
         viol = g - jnp.sum(h * p, axis=-1, keepdims=True)  # > 0: j violates optimality of p
         return p, dist, h, dual, inside, viol
@@ -227,7 +245,7 @@ def _solve_block(code, rows_idx, *, m, m_max, grow, s, max_rounds, max_iter, tol
         return wolfe(u, valid, corral)
 
     def needs_more(dist, dual, inside):
-        return ~inside & (dist - dual > tol_gap)
+        return real & ~inside & (dist - dual > tol_gap)
 
     tol_gap = 0.1 * GAP_TOL
 
@@ -323,23 +341,34 @@ def one_vs_rest(
     if code.ndim != 2:
         raise ValueError(f"code must have shape (K, d); got shape {code.shape}")
     K, d = code.shape
-    m, m_max, grow, s = _check_sizes(K, d, m, m_max, grow, max_support)
+    from spherecodes.solvers.batching import ladder  # (the solvers package imports this one)
+
+    _check_sizes(K, d, m, m_max, grow, max_support)  # errors name the caller's arguments
+    if block is not None and block < 1:
+        raise ValueError(f"block={block} is too small: need block >= 1")
+    # Codes up to PAD_MAX_K points are solved padded to the ladder sizes (zero coordinates,
+    # padding points masked out), so that codes of nearby shapes share one compiled program.
+    K_pad, d_pad = (ladder(K), ladder(d)) if K <= PAD_MAX_K else (K, d)
+    m, m_max, grow, s = _check_sizes(K_pad, d_pad, m, m_max, grow, max_support)
     if block is None:
         # About 32 MB of working-set coordinates per block: small enough to stay near
         # cache, wide enough to amortise the per-step loop overhead.
-        block = int(max(1, min(K, 256, (4 << 20) // max(1, m_max * d))))
-    if block < 1:
-        raise ValueError(f"block={block} is too small: need block >= 1")
+        block = int(max(1, min(K_pad, 256, (4 << 20) // max(1, m_max * d_pad))))
+    x = jnp.pad(code.astype(jnp.float64), ((0, K_pad - K), (0, d_pad - d)))
     out = _one_vs_rest(
-        code.astype(jnp.float64),
+        x,
+        jnp.int32(K),
         m=m,
         m_max=m_max,
         grow=grow,
         s=s,
         max_rounds=max_rounds,
-        block=min(block, K),
+        block=min(block, K_pad),
         tol=tol,
     )
+    out = OneVsRest(*(a[:K] for a in out))
+    if d_pad > d:
+        out = out._replace(nearest=out.nearest[:, :d], feature=out.feature[:, :d])
     if not recertify or isinstance(out.gap, jax.core.Tracer):
         return out
     return _recertify(np.asarray(code, np.float64), out)
@@ -500,14 +529,16 @@ def _recertify(w: np.ndarray, out: OneVsRest) -> OneVsRest:
 
 
 @partial(jax.jit, static_argnames=("m", "m_max", "grow", "s", "max_rounds", "block", "tol"))
-def _one_vs_rest(code, *, m, m_max, grow, s, max_rounds, block, tol) -> OneVsRest:
-    """The jitted core of `one_vs_rest` on a float64 code with checked sizes."""
+def _one_vs_rest(code, n_real, *, m, m_max, grow, s, max_rounds, block, tol) -> OneVsRest:
+    """The jitted core of `one_vs_rest` on a float64 code with checked sizes: its first
+    `n_real` (traced) rows are the code, the rest padding (see PAD_MAX_K)."""
     K = code.shape[0]
     nb = -(-K // block)
     idx = jnp.minimum(jnp.arange(nb * block, dtype=jnp.int32), K - 1).reshape(nb, block)
     fn = partial(
         _solve_block,
         code,
+        n_real,
         m=m,
         m_max=m_max,
         grow=grow,

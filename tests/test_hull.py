@@ -110,6 +110,19 @@ def test_simplex(K, d):
     assert_certified(res)
 
 
+def test_nearby_shapes_share_one_program_and_padding_is_never_a_hull_point():
+    # Simplices of 5 and 6 points in R^5 are both solved at the padded shape (6, 6): one
+    # compiled program.  The 5-point code gets a zero padding point; were it a hull point,
+    # every distance would be at most ||w_k - 0|| = 1 < 5/4, the closed form (test_simplex).
+    first = hull.one_vs_rest(simplex(6, 5))
+    programs = hull._one_vs_rest._cache_size()
+    res = hull.one_vs_rest(simplex(5, 5))
+    assert hull._one_vs_rest._cache_size() == programs
+    assert res.distance.shape == (5,) and res.feature.shape == res.nearest.shape == (5, 5)
+    assert within_gap(first, 6 / 5) and within_gap(res, 5 / 4)
+    assert_certified(res)
+
+
 @pytest.mark.parametrize("d,K", [(2, 4), (3, 5), (5, 7), (4, 7)])
 def test_cross_polytope_subsets(d, K):
     # Every other point has <w_j, w_k> <= 0, so dist >= 1; K >= d + 2 leaves an antipodal pair
