@@ -336,8 +336,9 @@ def test_cells_beyond_the_polish_end_at_their_symmetric_optimum():
 
 def test_a_first_round_may_finish_a_cell_only_when_its_trust_starts_are_unanimous():
     """After the first round a cell may stop only if every random trust-region start ended in
-    one basin and that basin is the best any arm found (a better basin from another arm means
-    the landscape has two, and the perturbation rounds must run)."""
+    one basin, that basin is the best any arm found (a better basin from another arm means
+    the landscape has two, and the perturbation rounds must run), and every halving start
+    ended in it too."""
     cs = engine.CellSearch(3, 24)
     assert not engine._unanimous(cs)  # nothing found yet
     best = (0.7, 0.7, None, None, "random", None, "trust")
@@ -347,6 +348,14 @@ def test_a_first_round_may_finish_a_cell_only_when_its_trust_starts_are_unanimou
     cs.basins = [[0.7, 7], [0.71, 1]]  # a second basin seen
     assert not engine._unanimous(cs)
     cs.basins = [[0.71, 8]]  # all trust starts in a worse basin than another arm's best
+    assert not engine._unanimous(cs)
+    # A halving start (a converged smoothed optimum at HALVING_T_END: within
+    # HALVING_T_END log(K (K - 1)) of its basin's value) that ended in another basin.
+    cs.basins = [[0.7, 8]]
+    tol = engine.HALVING_T_END * math.log(24 * 23)
+    cs.halving = [0.7 + tol / 2]  # the same basin, converged to its smoothing bound
+    assert engine._unanimous(cs)
+    cs.halving = [0.7 + 2 * tol]  # another basin: the landscape has two
     assert not engine._unanimous(cs)
 
 
