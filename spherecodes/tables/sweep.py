@@ -241,12 +241,16 @@ def solve_cells(
                     if n_proc > 1:
                         pooled.append((config, todo, n_proc))
                         continue
-                    solve_grid(
-                        todo,
-                        config,
-                        on_bucket=progress.bucket,
-                        on_result=lambda res, config=config: commit(res, config),
-                    )
+                    # chunk by chunk (one per padded shape, costliest first, as a worker
+                    # pool cuts the grid): a cell is committed when its chunk is solved, not
+                    # when the whole grid is, so a long run stopped early keeps its cells
+                    for chunk in local.chunk_plan(todo, 1):
+                        solve_grid(
+                            list(chunk),
+                            config,
+                            on_bucket=progress.bucket,
+                            on_result=lambda res, config=config: commit(res, config),
+                        )
                     jax.clear_caches()  # the next job's buckets and cells have other shapes
                     continue
                 n_nodes = len(cluster_record["nodes"])
