@@ -352,7 +352,8 @@ def test_a_first_round_may_finish_a_cell_only_when_its_trust_starts_are_unanimou
     # A halving start (a converged smoothed optimum at HALVING_T_END: within
     # HALVING_T_END log(K (K - 1)) of its basin's value) that ended in another basin.
     cs.basins = [[0.7, 8]]
-    tol = engine.HALVING_T_END * math.log(24 * 23)
+    tol = engine.HALVING_T_END * math.log(24 * 23)  # the bound, written out for K = 24
+    assert tol == engine.smoothing_bound(24)
     cs.halving = [0.7 + tol / 2]  # the same basin, converged to its smoothing bound
     assert engine._unanimous(cs)
     cs.halving = [0.7 + 2 * tol]  # another basin: the landscape has two

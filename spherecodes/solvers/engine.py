@@ -228,14 +228,20 @@ def converges(d: int, K: int) -> bool:
     return batching.ladder(K) ** 2 * batching.ladder(d) <= CONVERGE_COST
 
 
+def smoothing_bound(K: int) -> float:
+    """Return HALVING_T_END log(#pieces) (#pieces <= K (K - 1)): how far the exact value of a
+    smoothed min-max optimum converged at HALVING_T_END may lie from its basin's value."""
+    return HALVING_T_END * math.log(max(K * (K - 1), 2))
+
+
 def resolution(minmax: bool, d: int, K: int) -> float:
     """Return the value difference below which two results of a cell count as one basin in
-    its statistics: the smoothing bound HALVING_T_END log(#pieces) (#pieces <= K (K - 1)) for
-    min-max objectives in cells where every second-order result is converged there
-    (:func:`converges`), else 0 (BASIN_RTOL alone)."""
+    its statistics: :func:`smoothing_bound` for min-max objectives in cells where every
+    second-order result is converged at HALVING_T_END (:func:`converges`), else 0
+    (BASIN_RTOL alone)."""
     if not (minmax and converges(d, K)):
         return 0.0
-    return HALVING_T_END * math.log(max(K * (K - 1), 2))
+    return smoothing_bound(K)
 
 
 def _same(a: float, b: float, atol: float = 0.0) -> bool:
@@ -685,7 +691,7 @@ def _unanimous(cs: CellSearch) -> bool:
     instead of 0.27 s, (5, 16) 0.08, (6, 27) 0.14, (3, 48) 0.26 instead of 0.78, the same
     codes); any other first round is followed by rounds with perturbations of its best codes.
     A halving start is a converged smoothed optimum at HALVING_T_END, so its exact value lies
-    within HALVING_T_END log(#pieces) of its basin's: one further than that from the best ended
+    within :func:`smoothing_bound` of its basin's: one further than that from the best ended
     in another basin.  Measured, Tammes (3, 26), seed 2: all 8 trust-region starts at 41.03474
     deg, the halving start at 41.03227 deg, and the cell stopped in that round 0.003 deg short
     of Sloane's 41.03766 (the halving start of (3, 24), (5, 16), (6, 27), (3, 48), seeds 0
@@ -695,8 +701,7 @@ def _unanimous(cs: CellSearch) -> bool:
         len(cs.basins) == 1 and cs.best is not None and _same(cs.basins[0][0], cs.best[0], cs.atol)
     ):
         return False
-    tol = HALVING_T_END * math.log(max(cs.K * (cs.K - 1), 2))
-    return all(v <= cs.best[1] + tol for v in cs.halving)
+    return all(v <= cs.best[1] + smoothing_bound(cs.K) for v in cs.halving)
 
 
 @precision.float64
