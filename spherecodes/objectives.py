@@ -23,13 +23,14 @@ real points of a code padded to a bucket shape.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 
-from spherecodes import losses
+from spherecodes import bounds, losses
 
 __all__ = ["OBJECTIVES", "Objective", "get", "names"]
 
@@ -93,6 +94,39 @@ def _wd_exact(W, H, pm, tau, lam):
     return losses.weight_decay(W, H[:, None, :], tau, lam=lam, mask=pm)
 
 
+def _tammes_floor(d: int, K: int) -> float:
+    # Rankin's simplex and orthoplex bounds (K <= 2d, met by the simplex and the
+    # cross-polytope), the regular K-gon (d = 2), else Levenshtein's bound (met by the sharp
+    # codes: the icosahedron, E8's 240 roots, the Schlafli and Clebsch codes, ...)
+    if K <= d + 1:
+        return -1.0 / (K - 1)
+    if K <= 2 * d:
+        return 0.0
+    if d == 2:
+        return math.cos(2 * math.pi / K)
+    return math.cos(math.radians(float(bounds.min_angle_upper_bound_deg(d, K))))
+
+
+def _grassmannian_floor(d: int, K: int) -> float:
+    # K equally spaced lines in the plane; else the Welch and orthoplex bounds (met by
+    # equiangular tight frames and by maximal sets of mutually unbiased bases)
+    if d == 2:
+        return math.cos(math.pi / K)
+    return float(bounds.coherence_lower_bound(d, K))
+
+
+def _hardmax_floor(d: int, K: int) -> float | None:
+    # -max rho_1vr where Theorem 3.3 of the GNC paper settles it: the simplex (K <= d + 1),
+    # cross-polytope subsets (K <= 2d), the regular K-gon (d = 2); no closed form elsewhere
+    if K <= d + 1:
+        return -K / (K - 1)
+    if K <= 2 * d:
+        return -1.0
+    if d == 2:
+        return -(1.0 - math.cos(2 * math.pi / K))
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Objective:
     """What a solver needs to know about one objective (hashable: usable as a static arg)."""
@@ -107,6 +141,8 @@ class Objective:
     log_surrogate: bool = False  # smooth: surrogate tau log(sum_k CE_k), not the loss itself
     uses_tau: bool = False  # takes the CE temperature tau
     uses_lam: bool = False  # takes the weight decay lam (a term lam/2 (|W|^2 + |H|^2))
+    # min-max: (d, K) -> a value no code of the cell goes below (a theorem), or None
+    floor_fn: Callable[[int, int], float | None] | None = None
     # Memory model of the search programs (bytes estimates, solvers/planning.py), measured
     # from compiled programs and rounded up: the dense program's temporaries per row as a
     # multiple of K_pad^2 * 8, and the streamed search's live (block, K) arrays per block.
@@ -137,6 +173,10 @@ class Objective:
             return jnp.max(jnp.where(valid, vals, -jnp.inf))
         return self.exact_fn(W, H, pm, tau, lam)
 
+    def floor(self, d: int, K: int) -> float | None:
+        """Return a proven lower bound on the exact value of every code of (d, K), or None."""
+        return None if self.floor_fn is None else self.floor_fn(int(d), int(K))
+
     def weights(self, W, H, pm, t):
         """Return the surrogate's softmax weights of the pieces (multiplier estimates)."""
         vals, valid = self.pieces(W, H, pm)
@@ -149,12 +189,24 @@ OBJECTIVES: Mapping[str, Objective] = types.MappingProxyType(
     {
         o.name: o
         for o in (
-            Objective("tammes", "none", True, _tammes_pieces),
+            Objective("tammes", "none", True, _tammes_pieces, floor_fn=_tammes_floor),
             Objective(
-                "softmax", "code", True, _hardmax_pieces, dense_kk_factor=2.5, stream_bk_copies=5
+                "softmax",
+                "code",
+                True,
+                _hardmax_pieces,
+                floor_fn=_hardmax_floor,
+                dense_kk_factor=2.5,
+                stream_bk_copies=5,
             ),
             Objective(
-                "hardmax", "random", True, _hardmax_pieces, dense_kk_factor=2.5, stream_bk_copies=5
+                "hardmax",
+                "random",
+                True,
+                _hardmax_pieces,
+                floor_fn=_hardmax_floor,
+                dense_kk_factor=2.5,
+                stream_bk_copies=5,
             ),
             Objective(
                 "ce",
@@ -186,6 +238,7 @@ OBJECTIVES: Mapping[str, Objective] = types.MappingProxyType(
                 True,
                 _grassmannian_pieces,
                 both_signs=True,
+                floor_fn=_grassmannian_floor,
                 dense_kk_factor=4.5,
                 stream_bk_copies=6,
             ),

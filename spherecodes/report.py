@@ -19,6 +19,7 @@ from spherecodes.tables.schema import MEASURE_KEYS
 
 __all__ = ["MEASURE_KEYS", "measure_code", "format_report", "report_json"]
 
+
 @precision.float64
 def measure_code(
     code,

@@ -379,3 +379,83 @@ def test_trust_arm_reaches_higman_sims_from_random_softmax_starts():
     code = np.asarray(out.code, np.float64)
     G = np.einsum("rkd,rjd->rkj", code, code) - 2 * np.eye(K)
     assert np.any(G.max(axis=(1, 2)) <= 1 / 11 + 1e-3)
+
+
+def _max_ip(W, both_signs=False):
+    G = W @ W.T
+    G = np.abs(G) if both_signs else G
+    return float(np.max(G[np.triu_indices(len(W), 1)]))
+
+
+def test_floors_are_the_values_of_the_codes_that_meet_the_bounds():
+    from spherecodes import constructions, hull, lattice_codes
+
+    # Tammes: Rankin (simplex, cross-polytope), the K-gon, Levenshtein (sharp codes)
+    codes = [
+        constructions.kgon(5),
+        constructions.simplex(4, 3),
+        constructions.cross_polytope(4),
+        constructions.icosahedron(),
+        constructions.hemicube(),
+        lattice_codes.schlafli(),
+        lattice_codes.e7_kissing(),
+        lattice_codes.e8_roots(),
+    ]
+    tam = objectives.get("tammes")
+    for W in codes:
+        K, d = W.shape
+        # rounded inner products (errbounds.gram) plus the bound's own: brentq's xtol 1e-15 on
+        # the angle, and a few roundings of its cosine
+        assert abs(tam.floor(d, K) - _max_ip(W)) <= 8 * d * EPS + 1e-15 + 8 * EPS, (d, K)
+    # Grassmannian: 3 and 4 lines in the plane, the cube's 4 diagonals and the icosahedron's
+    # 6 diagonals (equiangular tight frames: Welch)
+    grass = objectives.get("grassmannian")
+    ang3, ang4 = np.pi * np.arange(3) / 3, np.pi * np.arange(4) / 4
+    lines = [
+        np.stack([np.cos(ang3), np.sin(ang3)], axis=1),
+        np.stack([np.cos(ang4), np.sin(ang4)], axis=1),
+        np.array([[1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]]) / np.sqrt(3),
+        constructions.icosahedron()[_one_per_line(constructions.icosahedron())],
+    ]
+    for W in lines:
+        K, d = W.shape
+        assert abs(grass.floor(d, K) - _max_ip(W, True)) <= 8 * d * EPS + 8 * EPS, (d, K)
+    # Softmax / HardMax: Theorem 3.3's codes, measured by the hull solver
+    for name in ("softmax", "hardmax"):
+        obj = objectives.get(name)
+        for d, K in [(2, 7), (3, 4), (3, 5), (3, 6), (5, 9)]:
+            rho = float(hull.rho_1vr(constructions.theorem33_code(d, K)))
+            assert abs(obj.floor(d, K) + rho) <= 4 * (K + d) * EPS + hull.GAP_TOL, (d, K)
+        assert obj.floor(3, 7) is None  # no closed form beyond K = 2d
+    assert objectives.get("ce").floor(3, 6) is None and objectives.get("wd").floor(3, 6) is None
+
+
+def _one_per_line(W):
+    """Return the indices of one point of each antipodal pair of W."""
+    keep = []
+    for i, w in enumerate(W):
+        if not any(np.allclose(w, -W[j]) for j in keep):
+            keep.append(i)
+    return keep
+
+
+def test_the_tammes_floor_is_below_every_best_known_code():
+    # the floor is a theorem: no best-known R^3 code (Sloane's table) may beat it
+    from spherecodes.tables.tammes import best_known_tammes
+
+    tam = objectives.get("tammes")
+    for K, (angle, _) in best_known_tammes(3).items():
+        # the table's 7 decimals: 5e-8 deg, i.e. at most 1e-9 in the cosine
+        assert tam.floor(3, K) <= math.cos(math.radians(angle)) + 1e-9, K
+
+
+def test_a_cell_that_meets_its_floor_stops_proven_optimal():
+    # confirm=1000 keeps the stop rule from ever finishing a cell; the octahedron (3, 6) meets
+    # Rankin's orthoplex bound (largest inner product 0), so its first round ends it, while
+    # (3, 7), whose optimum is above every bound, runs to the budget
+    cfg = SolveConfig(objective="tammes", restarts=40, confirm=1000)
+    octa, seven = solve_grid([(3, 6), (3, 7)], cfg)
+    opening = engine.arm_starts(engine.CellSearch(3, 6), engine.round_starts(3, 6))
+    assert octa.stopped_by == "bound" and octa.starts == sum(opening.values()) < 40
+    assert abs(octa.value) <= value_bound(3)
+    assert seven.stopped_by == "budget" and seven.starts >= 40

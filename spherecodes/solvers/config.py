@@ -161,6 +161,10 @@ class CellResult(NamedTuple):
     search_path: str = "dense"  # "dense" (batched), "streamed" or "neighbour lists"
     neighbors: int = 0  # pieces per point of the neighbour-list search (0: all pieces)
     converged: bool = False  # polished, and the polish certified a KKT point (see polish)
+    # why the trust engine's search of the cell ended: "bound" (a code within the converged
+    # smoothing bound of a proven lower bound, Objective.floor), "target", "confirmed" (the
+    # stop rule) or "budget" (restarts spent); "" for the adam engine
+    stopped_by: str = ""
     config: SolveConfig | None = None  # the configuration that produced this result
 
 

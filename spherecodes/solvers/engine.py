@@ -46,19 +46,24 @@ more random trust-region start finds an unseen basin (basins reached once / such
 ``PATIENCE`` starts found nothing better: large cells, where nearly every start ends in a basin
 of its own), or when ``restarts`` starts are spent: easy cells cost one round, hard cells
 get the budget (with ``SolveConfig.target``, also after the first round in which a local
-optimum's exact value is at most the target).  In these statistics (basins, confirmations, which arm
-leads) two local optima are the same basin when their values (min-max objectives: exact
-values; smooth ones: surrogate values) agree to ``BASIN_RTOL`` (relative) or, where the
-trust-region arm converges, to the cell's :func:`resolution`, the smoothing bound of the final
-temperature: a converged smoothed optimum lies within it of its basin's value, so nearer
-values cannot be told apart (measured: 8 of 8 trust-region starts of Softmax (5, 20) agree to
-1e-16 among themselves and sit 2e-8 above the refined anneals of their basin; told apart at
-1e-8, they were 8 basins and the cell ran 275 starts, 12 s, instead of 34, 1 s).  The
-population keeps optima distinct to ``BASIN_RTOL``, so the polish still sees the better of two
-such near-equal codes.  Each cell reports how its best code was first found (``found_by``)
-and how many starts reached it (``confirmations``).  Finally the ``polish_top`` best
-distinct optima are polished exactly (:func:`spherecodes.solvers.polish.polish`, active-set
-Newton from the surrogate's weights).
+optimum's exact value is at most the target).  A cell is also finished, proven optimal, after
+the first round in which a local optimum's exact value is within :func:`smoothing_bound` of
+the objective's proven lower bound (``Objective.floor``: Rankin's and Levenshtein's bounds
+for Tammes, met by the simplex, the cross-polytope and the sharp codes such as E8's 240
+roots; Welch and orthoplex for Grassmannian frames; Theorem 3.3 for Softmax): no start can
+find a basin better by more than that.  ``CellResult.stopped_by`` says which rule ended it.
+In these statistics (basins, confirmations, which arm leads) two local optima are the same
+basin when their values (min-max objectives: exact values; smooth ones: surrogate values) agree
+to ``BASIN_RTOL`` (relative) or, where the trust-region arm converges, to the cell's
+:func:`resolution`, the smoothing bound of the final temperature: a converged smoothed optimum
+lies within it of its basin's value, so nearer values cannot be told apart (measured: 8 of 8
+trust-region starts of Softmax (5, 20) agree to 1e-16 among themselves and sit 2e-8 above the
+refined anneals of their basin; told apart at 1e-8, they were 8 basins and the cell ran 275
+starts, 12 s, instead of 34, 1 s).  The population keeps optima distinct to ``BASIN_RTOL``, so
+the polish still sees the better of two such near-equal codes.  Each cell reports how its best
+code was first found (``found_by``) and how many starts reached it (``confirmations``).
+Finally the ``polish_top`` best distinct optima are polished exactly
+(:func:`spherecodes.solvers.polish.polish`, active-set Newton from the surrogate's weights).
 
 Deterministic for a seed: random starts come from the seed by ``jax.random.fold_in``, every
 perturbation from a NumPy generator seeded by (seed, objective, d, K, round).
@@ -197,6 +202,8 @@ class CellSearch:
     seconds: float = 0.0
     arm_best: dict = dataclasses.field(default_factory=dict)  # arm -> best value it reached
     atol: float = 0.0  # values this close are one basin in the statistics (see resolution)
+    floor: float | None = None  # a proven lower bound on the cell's values (Objective.floor)
+    stopped_by: str = ""  # "bound", "target", "confirmed" or "budget" (see basin_search)
 
     def missing_mass(self) -> float:
         """Return the Good-Turing estimate of the chance that the next random start ends in a
@@ -718,7 +725,10 @@ def basin_search(
     called before each round.
     """
     obj = objectives.get(config.objective)
-    grid = {(d, K): CellSearch(d, K, atol=resolution(obj.minmax, d, K)) for d, K in cells}
+    grid = {
+        (d, K): CellSearch(d, K, atol=resolution(obj.minmax, d, K), floor=obj.floor(d, K))
+        for d, K in cells
+    }
     order = list(grid.values())
     groups: dict[tuple[int, int], list[int]] = {}
     for i, cs in enumerate(order):
@@ -768,7 +778,17 @@ def basin_search(
                 reached = config.target is not None and any(
                     p[1] <= config.target for p in cs.population
                 )
-                if confirmed or reached or cs.starts >= config.restarts:
-                    cs.done = True
+                proven = cs.floor is not None and any(
+                    p[1] <= cs.floor + smoothing_bound(cs.K) for p in cs.population
+                )
+                for why, stop in (
+                    ("bound", proven),
+                    ("target", reached),
+                    ("confirmed", confirmed),
+                    ("budget", cs.starts >= config.restarts),
+                ):
+                    if stop:
+                        cs.done, cs.stopped_by = True, why
+                        break
         rnd += 1
     return grid

@@ -191,6 +191,7 @@ def _finish_search(objective, cs: engine.CellSearch, config, device) -> CellResu
         starts=cs.starts,
         confirmations=cs.hits,
         found_by=cs.found_by,
+        stopped_by=cs.stopped_by,
         converged=converged,
         config=config,
     )
