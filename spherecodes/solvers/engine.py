@@ -751,16 +751,28 @@ def basin_search(
                     [config.seed, objectives.names().index(obj.name), cs.d, cs.K, rnd]
                 )
                 rows += _plan_round(cs, i, obj, config, grid, rng)
-            out = _run_rows(obj, config, K_pad, d_pad, rows, order)
             per_cell: dict[int, list] = {i: [] for i in live}
-            for j, r in enumerate(rows):
-                cs = order[r.cell]
-                K, d = cs.K, cs.d
-                W = out.code[j, :K, :d]
-                H = None if out.features is None else out.features[j, :K, :d]
-                res = (float(out.smooth[j]), float(out.value[j]), W, H, r.kind, r.source, r.arm)
-                per_cell[r.cell].append(res)
-                cs.seconds += float(out.seconds[j])
+            # The trust-region rows run first: a cell they bring to its proven floor skips
+            # the round's other arms (a sharp code such as (6, 27)'s Schlafli code then costs
+            # the trust-region rows alone).
+            first = [r for r in rows if r.arm == "trust"]
+            proven: set[int] = set()
+            for part in (first, [r for r in rows if r.arm != "trust"]):
+                part = [r for r in part if r.cell not in proven]
+                if not part:
+                    continue
+                out = _run_rows(obj, config, K_pad, d_pad, part, order)
+                for j, r in enumerate(part):
+                    cs = order[r.cell]
+                    K, d = cs.K, cs.d
+                    W = out.code[j, :K, :d]
+                    H = None if out.features is None else out.features[j, :K, :d]
+                    v = float(out.value[j])
+                    res = (float(out.smooth[j]), v, W, H, r.kind, r.source, r.arm)
+                    per_cell[r.cell].append(res)
+                    cs.seconds += float(out.seconds[j])
+                    if cs.floor is not None and v <= cs.floor + smoothing_bound(K):
+                        proven.add(r.cell)
             # a grid of many shapes keeps every shape's programs across rounds
             batching.release_if_crowded()
             for i in live:
