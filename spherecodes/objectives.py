@@ -110,6 +110,8 @@ def _tammes_floor(d: int, K: int) -> float:
 def _grassmannian_floor(d: int, K: int) -> float:
     # K equally spaced lines in the plane; else the Welch and orthoplex bounds (met by
     # equiangular tight frames and by maximal sets of mutually unbiased bases)
+    if K <= d:
+        return 0.0  # orthonormal lines
     if d == 2:
         return math.cos(math.pi / K)
     return float(bounds.coherence_lower_bound(d, K))

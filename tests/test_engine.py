@@ -417,6 +417,9 @@ def test_floors_are_the_values_of_the_codes_that_meet_the_bounds():
         np.stack([np.cos(ang4), np.sin(ang4)], axis=1),
         np.array([[1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]]) / np.sqrt(3),
         constructions.icosahedron()[_one_per_line(constructions.icosahedron())],
+        # the 3 axes and 4 cube diagonals: 7 > d (d + 1) / 2 lines at the orthoplex bound
+        np.vstack([np.eye(3), np.array([[1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]]) / 3**0.5]),
+        np.eye(4)[:3],  # K <= d: orthonormal lines, coherence 0
     ]
     for W in lines:
         K, d = W.shape
@@ -460,3 +463,22 @@ def test_a_cell_that_meets_its_floor_stops_proven_optimal():
     assert octa.stopped_by == "bound" and octa.starts == engine.round_starts(3, 6)
     assert abs(octa.value) <= value_bound(3)
     assert seven.stopped_by == "budget" and seven.starts >= 40
+
+
+def test_no_random_code_goes_below_a_floor():
+    # a floor is a theorem about every code: random codes (and their optimal features for
+    # Softmax, value -rho_1vr) stay above it, in every branch of every floor
+    from spherecodes import hull
+
+    rng = np.random.default_rng(0)
+    for d, K in [(2, 2), (2, 3), (2, 6), (3, 3), (3, 5), (3, 7), (3, 13), (4, 30), (6, 40)]:
+        for _ in range(3):
+            W = rng.standard_normal((K, d))
+            W /= np.linalg.norm(W, axis=1, keepdims=True)
+            floors = {n: objectives.get(n).floor(d, K) for n in ("tammes", "grassmannian")}
+            assert floors["tammes"] <= _max_ip(W) + 8 * d * EPS, (d, K)
+            assert floors["grassmannian"] <= _max_ip(W, True) + 8 * d * EPS, (d, K)
+            soft = objectives.get("softmax").floor(d, K)
+            if soft is not None:
+                rho = float(hull.rho_1vr(W))
+                assert soft <= -rho + 4 * (K + d) * EPS + hull.GAP_TOL, (d, K)
