@@ -167,7 +167,11 @@ def test_tammes_known_optima():
     )
     # the reported value is the largest Gram entry, evaluated again here
     assert r4.value == pytest.approx(float(max_inner(r4.code)), abs=eb.same_sum(3))
-    assert r4.restart_values.shape == (16,) and np.isnan(r4.kkt_residual)
+    # the tetrahedron meets the simplex bound -1/3 (Objective.floor), so the cell may stop proven
+    # optimal before its 16 restarts are spent; every start it ran has a row
+    # (the tetrahedron is the only local optimum of 4 points in R^3, so every start reaches it)
+    assert r4.stopped_by == "bound" and r4.starts < 16
+    assert r4.restart_values.shape == (r4.starts,) and np.isnan(r4.kkt_residual)
     assert 0 < r4.success_rate <= 1 and r4.device
 
 
