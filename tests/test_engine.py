@@ -76,16 +76,16 @@ def test_same_seed_same_code_bits_and_no_recompile_for_a_second_grid():
 
 def test_target_stops_a_cell_after_the_round_that_reaches_it():
     # Every code's largest inner product lies in [-1/(K-1), 1] (Rankin), so target 1 is met by
-    # the first round's first optimum and target -1 by none: the cell then runs exactly as
-    # without a target, bit for bit.  (3, 7): no code meets a proven bound there, which
-    # would end the cell before its first round's other arms (see the floor test).
+    # the first round's first optimum, which ends the cell after the round's trust-region rows
+    # (they run first; its other arms are skipped), and target -1 by none: the cell then runs
+    # exactly as without a target, bit for bit.  (3, 7): no code meets a proven bound there,
+    # which would end the cell the same way (see the floor test).
     d, K = 3, 7
     cfg = SolveConfig(objective="tammes", restarts=64, seed=1)
     free = solve(d, K, cfg)
     opening = engine.arm_starts(engine.CellSearch(d, K), engine.round_starts(d, K))
-    first_round = sum(opening.values())
     met = solve(d, K, dataclasses.replace(cfg, target=1.0))
-    assert met.starts == first_round <= free.starts
+    assert met.stopped_by == "target" and met.starts == opening["trust"] < free.starts
     never = solve(d, K, dataclasses.replace(cfg, target=-1.0))
     assert never.starts == free.starts and np.array_equal(never.code, free.code)
 

@@ -51,7 +51,9 @@ the first round in which a local optimum's exact value is within :func:`smoothin
 the objective's proven lower bound (``Objective.floor``: Rankin's and Levenshtein's bounds
 for Tammes, met by the simplex, the cross-polytope and the sharp codes such as E8's 240
 roots; Welch and orthoplex for Grassmannian frames; Theorem 3.3 for Softmax): no start can
-find a basin better by more than that.  ``CellResult.stopped_by`` says which rule ended it.
+find a basin better by more than that.  The trust-region rows of a round run first, and a
+cell one of them brings to its floor or to the target skips the round's other arms.
+``CellResult.stopped_by`` says which rule ended it.
 In these statistics (basins, confirmations, which arm leads) two local optima are the same
 basin when their values (min-max objectives: exact values; smooth ones: surrogate values) agree
 to ``BASIN_RTOL`` (relative) or, where the trust-region arm converges, to the cell's
@@ -752,13 +754,14 @@ def basin_search(
                 )
                 rows += _plan_round(cs, i, obj, config, grid, rng)
             per_cell: dict[int, list] = {i: [] for i in live}
-            # The trust-region rows run first: a cell they bring to its proven floor skips
-            # the round's other arms (a sharp code such as (6, 27)'s Schlafli code then costs
-            # the trust-region rows alone).
+            # The trust-region rows run first: a cell they bring to its proven floor (or to
+            # SolveConfig.target) skips the round's other arms (a sharp code such as (6, 27)'s
+            # Schlafli code then costs the trust-region rows alone).
             first = [r for r in rows if r.arm == "trust"]
             proven: set[int] = set()  # cells a row of this round proved optimal
+            hit: set[int] = set()  # cells a row of this round brought to the target
             for part in (first, [r for r in rows if r.arm != "trust"]):
-                part = [r for r in part if r.cell not in proven]
+                part = [r for r in part if r.cell not in proven | hit]
                 if not part:
                     continue
                 out = _run_rows(obj, config, K_pad, d_pad, part, order)
@@ -773,6 +776,8 @@ def basin_search(
                     cs.seconds += float(out.seconds[j])
                     if cs.floor is not None and v <= cs.floor + smoothing_bound(K):
                         proven.add(r.cell)
+                    if config.target is not None and v <= config.target:
+                        hit.add(r.cell)
             # a grid of many shapes keeps every shape's programs across rounds
             batching.release_if_crowded()
             for i in live:
