@@ -1,6 +1,7 @@
 """Tests of the float64 polish against known optima, closed forms and optimality conditions."""
 
 import csv
+from pathlib import Path
 
 import errbounds as eb
 import jax
@@ -379,3 +380,28 @@ def test_slp_step_is_feasible_at_the_scale_of_its_trust_region(delta):
     assert np.max(f + G @ u) <= s + tol
     assert abs(s - s_opt) <= tol
     assert abs(mu.sum() - 1) <= 1e-6
+
+
+@pytest.mark.slow
+def test_an_uncertified_best_code_is_polished_again_for_longer():
+    # A Softmax code of 29 points in R^7 as the equivalence table's search left it (commit
+    # bd6df98; KKT residual 4e-3): degenerate (about 308 active pieces for 2 K d - 2 K = 348
+    # tangent directions), so the polish's default 100 sequential-LP iterations stop before
+    # they have found the active set on which Newton converges.  The grid's last polish of an
+    # uncertified best code runs RETRY_MAX_ITER of them.
+    from spherecodes import hull
+    from spherecodes.solvers import SolveConfig, grid
+
+    W = np.load(Path(__file__).parent / "data" / "softmax_d7_K29_uncertified.npy")
+    first = polish("softmax", W)
+    assert not first.converged
+    code, feat, value, kkt, converged = grid._polish_candidates(
+        "softmax", 7, 29, [(W, None)], SolveConfig(objective="softmax")
+    )
+    assert converged and kkt <= eb.polish_tol()
+    # certified and not worse than the first polish (a local optimum near it, to its tolerance)
+    assert value <= first.value + eb.polish_value(2 * 29)
+    # the reported value is -rho_1vr of the code, computed independently by the hull QPs
+    assert abs(-value - float(hull.rho_1vr(code))) <= eb.polish_value(2 * 29) + eb.hull_distance(
+        29, 7
+    )
