@@ -23,7 +23,8 @@ PUBLISHED = {
     "equivalence.csv": schema.EQUIVALENCE_COLUMNS,
 }
 SWEEPS = ("figure3_K1000/results.csv", "tammes_vs_softmax_d3/results.csv",
-          "tammes_d3_codes/results.csv", "equivalence_codes/results.csv")  # fmt: skip
+          "tammes_d3_codes/results.csv", "equivalence_codes/results.csv",
+          "cohn_kumar_codes/results.csv")  # fmt: skip
 
 
 def _header(path: Path) -> tuple[str, ...]:
