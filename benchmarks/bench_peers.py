@@ -173,6 +173,13 @@ def run_spherecodes(d, K, seeds, budget, log, target=None):
     return traces, seconds, compile_s
 
 
+def run_at_angle(d, K, angle_deg, seeds, budget, log):
+    """Return run_spherecodes' (traces, seconds, compile_seconds) given the target of a minimal
+    angle: its largest inner product plus TARGET_MARGIN."""
+    tv = math.cos(math.radians(angle_deg)) + TARGET_MARGIN
+    return run_spherecodes(d, K, seeds, budget, log, target=tv)
+
+
 def run_peer(solver, d, K, seeds, budget, target, log):
     """Return (traces, run seconds) of one peer, one per seed."""
     traces, seconds = [], []
@@ -359,9 +366,8 @@ def main(argv=None) -> int:
             elif solver == "spherecodes-target":
                 if target is None:
                     continue  # no reference yet: it runs after the others (below)
-                tv = math.cos(math.radians(ref)) + TARGET_MARGIN
-                tr, secs, compile_s[(d, K), solver] = run_spherecodes(
-                    d, K, other_seeds, budget, log, target=tv
+                tr, secs, compile_s[(d, K), solver] = run_at_angle(
+                    d, K, ref, other_seeds, budget, log
                 )
             else:
                 tr_peer = solver == "pymanopt-tr"
@@ -374,9 +380,8 @@ def main(argv=None) -> int:
             if "spherecodes-target" in solvers:
                 # the peers' times on such a cell are their traces' first arrival at the run's
                 # best angle, a stop that knows it: spherecodes is given the same angle
-                tv = math.cos(math.radians(ref)) + TARGET_MARGIN
-                tr, secs, compile_s[(d, K), "spherecodes-target"] = run_spherecodes(
-                    d, K, other_seeds, budget, log, target=tv
+                tr, secs, compile_s[(d, K), "spherecodes-target"] = run_at_angle(
+                    d, K, ref, other_seeds, budget, log
                 )
                 per["spherecodes-target"] = (tr, secs)
         all_traces[(d, K)], refs[(d, K)] = per, (ref, source)

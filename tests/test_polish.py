@@ -385,7 +385,7 @@ def test_slp_step_is_feasible_at_the_scale_of_its_trust_region(delta):
 @pytest.mark.slow
 def test_an_uncertified_best_code_is_polished_again_for_longer():
     # A Softmax code of 29 points in R^7 as the equivalence table's search left it (commit
-    # bd6df98; KKT residual 4e-3): degenerate (about 308 active pieces for 2 K d - 2 K = 348
+    # ffbc515; KKT residual 4e-3): degenerate (about 308 active pieces for 2 K d - 2 K = 348
     # tangent directions), so the polish's default 100 sequential-LP iterations stop before
     # they have found the active set on which Newton converges.  The grid's last polish of an
     # uncertified best code runs RETRY_MAX_ITER of them.

@@ -761,7 +761,8 @@ def basin_search(
             proven: set[int] = set()  # cells a row of this round proved optimal
             hit: set[int] = set()  # cells a row of this round brought to the target
             for part in (first, [r for r in rows if r.arm != "trust"]):
-                part = [r for r in part if r.cell not in proven | hit]
+                ended = proven | hit
+                part = [r for r in part if r.cell not in ended]
                 if not part:
                     continue
                 out = _run_rows(obj, config, K_pad, d_pad, part, order)
