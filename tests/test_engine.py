@@ -252,6 +252,36 @@ def test_arms_share_a_round_by_which_reaches_the_best_basin():
     assert engine.arm_starts(cs, n) == {"trust": n, "halving": 0, "anneal": max(amin, n)}
 
 
+def test_leading_anneals_hop_from_the_best_code():
+    # While the anneals lead, MBH_SHARE of them restart from the incumbent shaken by each of
+    # MBH_SHAKES (3 of 4 perturbations) or with a point moved into a hole (1 of 4); the rest
+    # are random anneals.  A shake of size s moves every coordinate by N(0, (s dmin)^2 / d), so
+    # a code's displacement's RMS per point is s dmin up to sampling (and the renormalization,
+    # which shrinks it): the three sizes must come out ordered.
+    from spherecodes import constructions
+
+    obj, config = objectives.get("tammes"), SolveConfig(objective="tammes", restarts=512)
+    ico = constructions.icosahedron()
+    cs = engine.CellSearch(3, 12, rounds=1)
+    other = ico[::-1].copy()
+    cs.population = [(0.45, 0.45, ico, None, "random", np.nan, "anneal")]
+    cs.population.append((0.46, 0.46, other, None, "random", np.nan, "anneal"))
+    cs.arm_best = {"trust": 0.5, "halving": 0.5, "anneal": 0.45}
+    rows = engine._plan_round(cs, 0, obj, config, {}, np.random.default_rng(0))
+    anneals = [r for r in rows if r.arm == "anneal"]
+    assert len(anneals) == engine.ANNEAL_MAX
+    hops = [r for r in anneals if r.W is not None]
+    assert len(hops) == int(engine.MBH_SHARE * engine.ANNEAL_MAX)
+    shakes = [r for r in hops if "shake" in r.kind]
+    assert len(shakes) == len(hops) - len(hops) // 4 and all(r.source == 0.45 for r in shakes)
+    dmin = math.sqrt(2 - 2 / math.sqrt(5))
+    for i, size in enumerate(engine.MBH_SHAKES):
+        moved = [np.sqrt(np.mean(np.sum((r.W - ico) ** 2, 1))) / dmin for r in shakes[i::3]]
+        assert 0.4 * size < np.median(moved) < 1.2 * size
+    for r in anneals:
+        assert r.W is None or np.allclose(np.linalg.norm(r.W, axis=1), 1.0, atol=4 * EPS)
+
+
 def test_halving_arm_reaches_the_icosahedron_from_random_starts():
     # The halving arm's schedule (float64 trust regions, t halved from HALVING_T0 to
     # HALVING_T_END) from 4 random starts of Tammes (3, 12).  Bound: with P = K (K - 1) pieces
