@@ -252,12 +252,11 @@ def test_arms_share_a_round_by_which_reaches_the_best_basin():
     assert engine.arm_starts(cs, n) == {"trust": n, "halving": 0, "anneal": max(amin, n)}
 
 
-def test_leading_anneals_hop_from_the_best_code():
+def test_leading_anneals_hop_from_the_best_code(monkeypatch):
     # While the anneals lead, MBH_SHARE of them restart from the incumbent shaken by each of
-    # MBH_SHAKES (3 of 4 perturbations) or with a point moved into a hole (1 of 4); the rest
-    # are random anneals.  A shake of size s moves every coordinate by N(0, (s dmin)^2 / d), so
-    # a code's displacement's RMS per point is s dmin up to sampling (and the renormalization,
-    # which shrinks it): the three sizes must come out ordered.
+    # MBH_SHAKES in turn (3 of 4 perturbations) or with a point of a population member moved
+    # into a hole (1 of 4); the rest are random anneals.  The plan's calls of _perturb are
+    # recorded; the shake itself is checked against its formula below.
     from spherecodes import constructions
 
     obj, config = objectives.get("tammes"), SolveConfig(objective="tammes", restarts=512)
@@ -267,19 +266,35 @@ def test_leading_anneals_hop_from_the_best_code():
     cs.population = [(0.45, 0.45, ico, None, "random", np.nan, "anneal")]
     cs.population.append((0.46, 0.46, other, None, "random", np.nan, "anneal"))
     cs.arm_best = {"trust": 0.5, "halving": 0.5, "anneal": 0.45}
+    calls, perturb = [], engine._perturb
+
+    def record(W, H, kind, rng, sphere, size=engine.SHAKE):
+        calls.append((W is ico, kind, size))
+        return perturb(W, H, kind, rng, sphere, size)
+
+    monkeypatch.setattr(engine, "_perturb", record)
     rows = engine._plan_round(cs, 0, obj, config, {}, np.random.default_rng(0))
     anneals = [r for r in rows if r.arm == "anneal"]
     assert len(anneals) == engine.ANNEAL_MAX
     hops = [r for r in anneals if r.W is not None]
     assert len(hops) == int(engine.MBH_SHARE * engine.ANNEAL_MAX)
-    shakes = [r for r in hops if "shake" in r.kind]
-    assert len(shakes) == len(hops) - len(hops) // 4 and all(r.source == 0.45 for r in shakes)
-    dmin = math.sqrt(2 - 2 / math.sqrt(5))
-    for i, size in enumerate(engine.MBH_SHAKES):
-        moved = [np.sqrt(np.mean(np.sum((r.W - ico) ** 2, 1))) / dmin for r in shakes[i::3]]
-        assert 0.4 * size < np.median(moved) < 1.2 * size
+    mbh = calls[-len(hops) :]  # the anneals' perturbations come last in the plan
+    shakes = [c for c in mbh if c[1] == "shake"]
+    assert len(shakes) == len(hops) - len(hops) // 4 and all(c[0] for c in shakes)
+    n = len(engine.MBH_SHAKES)
+    assert [c[2] for c in shakes] == [engine.MBH_SHAKES[i % n] for i in range(len(shakes))]
+    assert all(r.source == 0.45 for r in hops if "shake" in r.kind)
+    # A row renormalized in float64 has norm 1 within a few ulps (4 eps).
     for r in anneals:
         assert r.W is None or np.allclose(np.linalg.norm(r.W, axis=1), 1.0, atol=4 * EPS)
+    # The shake: every coordinate moved by size * dmin / sqrt(d) times a standard normal draw
+    # of the same generator, rows renormalized: the same float64 operations, so equal to a
+    # few ulps of the unit rows (4 eps).
+    dmin = math.sqrt(2 - 2 / math.sqrt(5))
+    for size in engine.MBH_SHAKES:
+        W, _ = perturb(ico, None, "shake", np.random.default_rng(7), True, size)
+        X = ico + size * dmin / math.sqrt(3) * np.random.default_rng(7).standard_normal(ico.shape)
+        np.testing.assert_allclose(W, X / np.linalg.norm(X, axis=1, keepdims=True), atol=4 * EPS)
 
 
 def test_halving_arm_reaches_the_icosahedron_from_random_starts():

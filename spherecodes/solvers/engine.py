@@ -22,7 +22,8 @@ up to three local solvers (arms), shared by :func:`arm_starts`:
 
 * the **anneal arm** (min-max objectives; :func:`spherecodes.solvers.search.anneal_batch`,
   first-order Riemannian Adam cooled slowly from a low temperature, ``ANNEAL_STEPS`` float32
-  steps and a float64 refinement): random starts and perturbations of the population.  Its
+  steps and a float64 refinement): random starts and perturbations of the population, and
+  while it leads, mostly shakes of the best code (monotonic basin hopping, ``MBH_SHARE``).  Its
   noisy descent reaches the best basins of large packings that the trust regions miss, at a
   fraction of their cost; the trust regions win on symmetric high-dimensional cells;
 
@@ -428,13 +429,14 @@ def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
     n_pert = 0
     if cs.rounds > 0 and cs.population:
         n_pert = int(MBH_SHARE * m) if hop else m // 4
+    pop = cs.population
     for j in range(n_pert):
-        if hop and j % 4 != 3:
-            size = MBH_SHAKES[(j - j // 4) % len(MBH_SHAKES)]  # cycled over the shakes
-            member, kind = cs.population[0], "shake"
-        else:
-            member = cs.population[(j // 4 if hop else j) % len(cs.population)]
-            kind, size = ("hole" if hop or j % 2 == 0 else "shake"), SHAKE
+        if not hop:  # the population in turn, hole and shake alternating
+            member, kind, size = pop[j % len(pop)], ("hole", "shake")[j % 2], SHAKE
+        elif j % 4 == 3:  # a point of a population member into its largest hole
+            member, kind, size = pop[(j // 4) % len(pop)], "hole", SHAKE
+        else:  # the best code shaken, the sizes cycled over the shakes
+            member, kind, size = pop[0], "shake", MBH_SHAKES[(j - j // 4) % len(MBH_SHAKES)]
         W, H = _perturb(member[2], member[3], kind, rng, obj.sphere, size)
         rows.append(
             _Row(
