@@ -252,6 +252,29 @@ def test_arms_share_a_round_by_which_reaches_the_best_basin():
     assert engine.arm_starts(cs, n) == {"trust": n, "halving": 0, "anneal": max(amin, n)}
 
 
+def test_costly_trust_regions_trickle_every_few_rounds():
+    # Where the trust regions do not converge (a start costs many anneals), a trust-region
+    # arm that does not lead gets one start every TRUST_TRICKLE_ROUNDS rounds; where they
+    # converge, one a round; an arm that leads keeps its share either way.
+    every = engine.TRUST_TRICKLE_ROUNDS
+    assert every >= 2
+    large, small = engine.CellSearch(3, 100), engine.CellSearch(3, 20)
+    assert not engine.converges(3, 100) and engine.converges(3, 20)
+    n = engine.round_starts(3, 100)
+    trust = []
+    for r in range(1, 2 * every + 1):
+        for cs in (large, small):
+            cs.rounds = r
+            cs.arm_best = {"trust": 0.81, "halving": 0.81, "anneal": 0.80}  # anneals lead
+        trust.append(engine.arm_starts(large, n)["trust"])
+        assert engine.arm_starts(small, n)["trust"] == 1
+        large.arm_best = {"trust": 0.81, "halving": 0.80, "anneal": 0.81}  # halving leads
+        assert engine.arm_starts(large, n)["trust"] == trust[-1]
+        large.arm_best = {"trust": 0.80, "halving": 0.81, "anneal": 0.81}  # trust leads
+        assert engine.arm_starts(large, n)["trust"] == n
+    assert trust == [1 if r % every == 0 else 0 for r in range(1, 2 * every + 1)]
+
+
 def test_leading_anneals_hop_from_the_best_code(monkeypatch):
     # While the anneals lead, MBH_SHARE of them restart from the incumbent shaken by each of
     # MBH_SHAKES in turn (3 of 4 perturbations) or with a point of a population member moved

@@ -170,6 +170,16 @@ ANNEAL_STEPS = 2000
 #: 5x to 20x less than a trust-region start there: 100 against 550 ms at (3, 73), 2 cores),
 #: ANNEAL_MIN while the trust regions lead.
 ANNEAL_MIN, ANNEAL_MAX = 4, 32
+#: In cells where the trust-region arm does not converge (:func:`converges` False: the large
+#: ones, where one of its starts costs as much as 15 anneals: 1.9 against 0.125 s at (3, 106),
+#: one core), an arm trickle of trust-region starts is one start every TRUST_TRICKLE_ROUNDS
+#: rounds while another arm leads, not one a round: there it took 30-45% of a round that the
+#: leading anneals' hops use better.  Measured on Tammes R^3 (table budgets, K = 68, 82, 99,
+#: 106, 118, 121, seeds 0 and 1, one core each): no trust-region trickle at all was larger in
+#: 6 cells of 12, smaller in 4, 13% faster; in the committed table no cell above K = 60 had
+#: its best code first found by a trust-region start, but one of those 12 runs was (K = 99,
+#: a hole perturbation), so the arm keeps a trickle.
+TRUST_TRICKLE_ROUNDS = 4
 #: The halving arm (min-max objectives): float64 trust-region continuation from HALVING_T0
 #: with the temperature multiplied by HALVING_FACTOR per stage down to HALVING_T_END
 #: (Pymanopt's packing recipe halves eps), at most HALVING_ITER iterations.  Its slow cooling
@@ -364,20 +374,23 @@ def arm_starts(cs: CellSearch, n: int) -> dict[str, int]:
     first HALVING_ROUNDS rounds) while nothing is known or for the arms that tie for the
     cell's best basin; an arm that alone leads gets the round (the anneals ANNEAL_MAX, and
     when the halving arm leads, one halving start with ANNEAL_MAX anneals); the others a
-    trickle (one trust-region start, ANNEAL_MIN anneals, no halving after its opening)."""
+    trickle (one trust-region start, ANNEAL_MIN anneals, no halving after its opening; in
+    cells where the trust regions do not converge, one trust-region start every
+    TRUST_TRICKLE_ROUNDS rounds)."""
     halving = HALVING_OPEN if cs.rounds < HALVING_ROUNDS else 0
     opening = {"trust": n, "halving": halving, "anneal": max(ANNEAL_MIN, n)}
     if not cs.arm_best:
         return opening
     best = min(cs.arm_best.values())
     lead = {arm for arm, v in cs.arm_best.items() if v <= best or _same(v, best, cs.atol)}
-    trickle = {"trust": 1, "halving": halving, "anneal": ANNEAL_MIN}
+    sparse = not converges(cs.d, cs.K) and cs.rounds % TRUST_TRICKLE_ROUNDS != 0
+    trickle = {"trust": 0 if sparse else 1, "halving": halving, "anneal": ANNEAL_MIN}
     if len(lead) > 1:
         return {arm: opening[arm] if arm in lead else trickle[arm] for arm in opening}
     if lead == {"halving"}:
         # its path is nearly deterministic: one start a round confirms, and the round's search
         # for rarer, better basins goes to the cheapest arm
-        return {"trust": 1, "halving": 1, "anneal": ANNEAL_MAX}
+        return {"trust": trickle["trust"], "halving": 1, "anneal": ANNEAL_MAX}
     leading = {"trust": n, "anneal": ANNEAL_MAX}
     return {arm: leading[arm] if arm in lead else trickle[arm] for arm in opening}
 
