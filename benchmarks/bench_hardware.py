@@ -45,9 +45,22 @@ jax.config.update("jax_enable_x64", True)  # float64 available; the step below i
 
 RESULTS = ROOT / "benchmarks" / "results"
 COLUMNS = [
-    "kind", "d", "K", "restarts", "steps_timed", "seconds_per_step", "matmul_gflop_per_step",
-    "exp_gelem_per_step", "achieved_gflops", "achieved_exp_gelem_s", "roofline_seconds",
-    "fraction_of_limit", "bound", "peak_matmul_gflops", "peak_exp_gelem_s", "machine",
+    "kind",
+    "d",
+    "K",
+    "restarts",
+    "steps_timed",
+    "seconds_per_step",
+    "matmul_gflop_per_step",
+    "exp_gelem_per_step",
+    "achieved_gflops",
+    "achieved_exp_gelem_s",
+    "roofline_seconds",
+    "fraction_of_limit",
+    "bound",
+    "peak_matmul_gflops",
+    "peak_exp_gelem_s",
+    "machine",
     "load_avg_1min",
 ]
 
@@ -136,8 +149,9 @@ def search_batch_seconds(d: int, K: int, rows: int, steps: int) -> tuple[float, 
     for n in (steps, 2 * steps):
         spec = search.SearchSpec("tammes", n, "float32", K, d)
         total = n + int(np.ceil(search.REFINE_FRACTION * n))
-        out.append((_time(lambda *a, spec=spec: search.search_batch(spec, *a), *args,
-                          repeats=1), total))
+        out.append(
+            (_time(lambda *a, spec=spec: search.search_batch(spec, *a), *args, repeats=1), total)
+        )
     (t1, n1), (t2, n2) = out
     return t1 / n1, (t2 - t1) / (n2 - n1)
 
@@ -155,8 +169,11 @@ def main(argv=None) -> int:
     mm = peak_matmul_gflops(1024 if args.quick else 2048)
     ex = peak_exp_gelem_s(1 << 22 if args.quick else 1 << 24)
     lse = peak_logsumexp_gelem_s(1 << 12 if args.quick else 1 << 14)
-    print(f"peak: matmul {mm:.1f} GFLOP/s, exp {ex:.3f} Gelem/s ({8 * ex:.2f} GB/s), "
-          f"logsumexp {lse:.3f} Gelem/s", flush=True)
+    print(
+        f"peak: matmul {mm:.1f} GFLOP/s, exp {ex:.3f} Gelem/s ({8 * ex:.2f} GB/s), "
+        f"logsumexp {lse:.3f} Gelem/s",
+        flush=True,
+    )
     load = round(os.getloadavg()[0], 2)
     rows = [
         {"kind": "peak_matmul_f32", "achieved_gflops": mm},
@@ -175,36 +192,59 @@ def main(argv=None) -> int:
             roof = max(flop / (mm * 1e9), exps / (ex * 1e9))
             bound = "matmul" if flop / (mm * 1e9) >= exps / (ex * 1e9) else "exp"
             row = {
-                "kind": "search_step_f32", "d": d, "K": K, "restarts": b, "steps_timed": steps,
-                "seconds_per_step": sec, "matmul_gflop_per_step": flop / 1e9,
-                "exp_gelem_per_step": exps / 1e9, "achieved_gflops": flop / sec / 1e9,
-                "achieved_exp_gelem_s": exps / sec / 1e9, "roofline_seconds": roof,
-                "fraction_of_limit": roof / sec, "bound": bound,
+                "kind": "search_step_f32",
+                "d": d,
+                "K": K,
+                "restarts": b,
+                "steps_timed": steps,
+                "seconds_per_step": sec,
+                "matmul_gflop_per_step": flop / 1e9,
+                "exp_gelem_per_step": exps / 1e9,
+                "achieved_gflops": flop / sec / 1e9,
+                "achieved_exp_gelem_s": exps / sec / 1e9,
+                "roofline_seconds": roof,
+                "fraction_of_limit": roof / sec,
+                "bound": bound,
             }
             rows.append(row)
-            print(f"step d={d} K={K} restarts={b}: {sec * 1e3:.3f} ms/step, "
-                  f"{row['achieved_gflops']:.2f} GFLOP/s, {row['achieved_exp_gelem_s']:.3f} "
-                  f"Gelem/s, {100 * row['fraction_of_limit']:.1f}% of the {bound} limit",
-                  flush=True)
+            print(
+                f"step d={d} K={K} restarts={b}: {sec * 1e3:.3f} ms/step, "
+                f"{row['achieved_gflops']:.2f} GFLOP/s, {row['achieved_exp_gelem_s']:.3f} "
+                f"Gelem/s, {100 * row['fraction_of_limit']:.1f}% of the {bound} limit",
+                flush=True,
+            )
         b = batches[len(batches) // 2]
         whole, marginal = search_batch_seconds(d, K, b, steps)
         for kind, sec in (("search_batch_whole", whole), ("search_batch_marginal", marginal)):
-            rows.append({"kind": kind, "d": d, "K": K, "restarts": b, "steps_timed": steps,
-                         "seconds_per_step": sec})
-        print(f"search_batch d={d} K={K} restarts={b}: {whole * 1e3:.3f} ms/step whole run, "
-              f"{marginal * 1e3:.3f} ms/step marginal (float32 steps + float64 refinement)",
-              flush=True)
+            rows.append(
+                {
+                    "kind": kind,
+                    "d": d,
+                    "K": K,
+                    "restarts": b,
+                    "steps_timed": steps,
+                    "seconds_per_step": sec,
+                }
+            )
+        print(
+            f"search_batch d={d} K={K} restarts={b}: {whole * 1e3:.3f} ms/step whole run, "
+            f"{marginal * 1e3:.3f} ms/step marginal (float32 steps + float64 refinement)",
+            flush=True,
+        )
     for r in rows:
-        r.update(peak_matmul_gflops=mm, peak_exp_gelem_s=ex, machine=machine,
-                 load_avg_1min=load)
+        r.update(peak_matmul_gflops=mm, peak_exp_gelem_s=ex, machine=machine, load_avg_1min=load)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{r[k]:.6g}" if isinstance(r.get(k), float) else r.get(k, ""))
-                        for k in COLUMNS})
+            w.writerow(
+                {
+                    k: (f"{r[k]:.6g}" if isinstance(r.get(k), float) else r.get(k, ""))
+                    for k in COLUMNS
+                }
+            )
     print(f"wrote {out}", flush=True)
     return 0
 

@@ -42,8 +42,20 @@ D = 512
 KS = (1_000, 10_000, 100_000)
 MIB = 2**20
 COLUMNS = [
-    "what", "objective", "d", "K", "block", "dtype", "seconds", "seconds_kind", "temp_mib",
-    "argument_mib", "output_mib", "estimate_mib", "dense_estimate_mib", "max_rss_mib",
+    "what",
+    "objective",
+    "d",
+    "K",
+    "block",
+    "dtype",
+    "seconds",
+    "seconds_kind",
+    "temp_mib",
+    "argument_mib",
+    "output_mib",
+    "estimate_mib",
+    "dense_estimate_mib",
+    "max_rss_mib",
 ]
 
 
@@ -94,8 +106,16 @@ def hull_settings(K, d):
 def hull_block(code, idx, *, m, m_max, grow, s, max_rounds):
     """hull.one_vs_rest's work for the points idx (a private entry: one block of points)."""
     return hull._solve_block(
-        code, idx, m=m, m_max=m_max, grow=grow, s=s, max_rounds=max_rounds,
-        max_iter=20 * s + 100, tol=1e-14, inside_tol=hull.INSIDE_TOL,
+        code,
+        idx,
+        m=m,
+        m_max=m_max,
+        grow=grow,
+        s=s,
+        max_rounds=max_rounds,
+        max_iter=20 * s + 100,
+        tol=1e-14,
+        inside_tol=hull.INSIDE_TOL,
     )
 
 
@@ -132,19 +152,38 @@ def bench_search(objective, K, cfg, steps, max_step_seconds, rows):
         kind = f"measured ({steps} steps)"
     else:
         step_s, kind = extrapolated, f"extrapolated: {n_blocks} blocks x one block"
-    rows.append(dict(
-        common, what="search_step", seconds=step_s, seconds_kind=kind, temp_mib=temp,
-        argument_mib=arg, output_mib=out, estimate_mib=est, dense_estimate_mib=dense,
-        max_rss_mib=rss_mib(),
-    ))
-    rows.append(dict(
-        common, what="refine_program (memory only)", dtype="float64", temp_mib=temp64,
-        argument_mib=arg64, output_mib=out64, estimate_mib=est,
-    ))
+    rows.append(
+        dict(
+            common,
+            what="search_step",
+            seconds=step_s,
+            seconds_kind=kind,
+            temp_mib=temp,
+            argument_mib=arg,
+            output_mib=out,
+            estimate_mib=est,
+            dense_estimate_mib=dense,
+            max_rss_mib=rss_mib(),
+        )
+    )
+    rows.append(
+        dict(
+            common,
+            what="refine_program (memory only)",
+            dtype="float64",
+            temp_mib=temp64,
+            argument_mib=arg64,
+            output_mib=out64,
+            estimate_mib=est,
+        )
+    )
     rows.append(dict(common, what="search_compile", seconds=compile_s, seconds_kind="measured"))
-    print(f"{objective} K={K}: block {b}, step {step_s:.3g} s ({kind}), one block {blk_s:.3g} s, "
-          f"temp {temp:.1f} MiB (f64 refine {temp64:.1f}), est {est:.0f} MiB, "
-          f"dense est {dense:.0f} MiB, rss {rss_mib():.0f} MiB", flush=True)
+    print(
+        f"{objective} K={K}: block {b}, step {step_s:.3g} s ({kind}), one block {blk_s:.3g} s, "
+        f"temp {temp:.1f} MiB (f64 refine {temp64:.1f}), est {est:.0f} MiB, "
+        f"dense est {dense:.0f} MiB, rss {rss_mib():.0f} MiB",
+        flush=True,
+    )
     return W
 
 
@@ -162,15 +201,26 @@ def bench_measures(K, W, max_step_seconds, hull_points, rows):
         secs, kind = timed(measures.max_inner, code), "measured"
     else:
         secs, kind = n_blocks * blk_s, f"extrapolated: {n_blocks} blocks x one block"
-    rows.append(dict(what="measures.max_inner", objective="tammes", d=D, K=K, block=blk,
-                     dtype="float64", seconds=secs, seconds_kind=kind, temp_mib=temp,
-                     argument_mib=arg, output_mib=out, max_rss_mib=rss_mib()))
+    rows.append(
+        dict(
+            what="measures.max_inner",
+            objective="tammes",
+            d=D,
+            K=K,
+            block=blk,
+            dtype="float64",
+            seconds=secs,
+            seconds_kind=kind,
+            temp_mib=temp,
+            argument_mib=arg,
+            output_mib=out,
+            max_rss_mib=rss_mib(),
+        )
+    )
     print(f"max_inner K={K}: {secs:.3g} s ({kind}), temp {temp:.1f} MiB", flush=True)
     kw = hull_settings(K, D)
     hb = int(max(1, min(K, 256, (4 << 20) // max(1, kw["m_max"] * max(D, kw["m_max"])))))
-    htemp, harg, hout = mem(
-        jax.jit(hull.one_vs_rest).lower(spec).compile()
-    )
+    htemp, harg, hout = mem(jax.jit(hull.one_vs_rest).lower(spec).compile())
     if hull_points > 0:
         idx = jnp.arange(hull_points, dtype=jnp.int32)
         jax.block_until_ready(hull_block(code, idx, **kw))
@@ -178,11 +228,26 @@ def bench_measures(K, W, max_step_seconds, hull_points, rows):
         kind = f"measured per point on {hull_points} points; whole code ~ K x this"
     else:
         hs, kind = np.nan, "not timed"
-    rows.append(dict(what="hull.one_vs_rest (per point)", objective="softmax", d=D, K=K,
-                     block=hb, dtype="float64", seconds=hs, seconds_kind=kind, temp_mib=htemp,
-                     argument_mib=harg, output_mib=hout, max_rss_mib=rss_mib()))
-    print(f"hull K={K}: {hs:.3g} s/point, whole code ~{hs * K:.3g} s, temp {htemp:.1f} MiB",
-          flush=True)
+    rows.append(
+        dict(
+            what="hull.one_vs_rest (per point)",
+            objective="softmax",
+            d=D,
+            K=K,
+            block=hb,
+            dtype="float64",
+            seconds=hs,
+            seconds_kind=kind,
+            temp_mib=htemp,
+            argument_mib=harg,
+            output_mib=hout,
+            max_rss_mib=rss_mib(),
+        )
+    )
+    print(
+        f"hull K={K}: {hs:.3g} s/point, whole code ~{hs * K:.3g} s, temp {htemp:.1f} MiB",
+        flush=True,
+    )
 
 
 def notes(rows: list[dict]) -> list[str]:
@@ -214,8 +279,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="K = 1e3 and 1e4 only")
     parser.add_argument("--steps", type=int, default=2, help="timed search steps per K")
     parser.add_argument("--objectives", default="tammes,softmax")
-    parser.add_argument("--max-step-seconds", type=float, default=30.0,
-                        help="extrapolate a step (or max_inner) predicted to take longer")
+    parser.add_argument(
+        "--max-step-seconds",
+        type=float,
+        default=30.0,
+        help="extrapolate a step (or max_inner) predicted to take longer",
+    )
     parser.add_argument("--hull-points", type=int, default=4, help="points timed for the hull")
     args = parser.parse_args()
     ks = KS[:2] if args.quick else KS

@@ -37,8 +37,23 @@ def _spectrum(code, rows=None):
 def test_registry_covers_table1():
     """Every sporadic (d, K) of Cohn–Kumar Table 1 and the isotropic family with d <= 100."""
     dk = {(c.d, c.K) for c in CODES}
-    table1 = {(3, 12), (4, 120), (5, 16), (6, 27), (7, 56), (8, 240), (21, 112), (21, 162),
-              (22, 100), (22, 275), (22, 891), (23, 552), (23, 4600), (24, 196560), (52, 325)}
+    table1 = {
+        (3, 12),
+        (4, 120),
+        (5, 16),
+        (6, 27),
+        (7, 56),
+        (8, 240),
+        (21, 112),
+        (21, 162),
+        (22, 100),
+        (22, 275),
+        (22, 891),
+        (23, 552),
+        (23, 4600),
+        (24, 196560),
+        (52, 325),
+    }
     assert table1 <= dk
     assert len(known.COHN_KUMAR) == len(CODES)
     assert all(c.d <= 100 for c in CODES)
@@ -71,8 +86,9 @@ def test_leech_minimal_vectors():
     # all rows give the whole set and every row has the same distance distribution.
     rows = np.concatenate([[0], np.random.default_rng(0).choice(196560, 4, replace=False)])
     got = _spectrum(x, rows)
-    np.testing.assert_allclose(got, known.COHN_KUMAR["Leech minimal vectors"]
-                               .inner_product_values(), rtol=0, atol=IP_TOL)
+    np.testing.assert_allclose(
+        got, known.COHN_KUMAR["Leech minimal vectors"].inner_product_values(), rtol=0, atol=IP_TOL
+    )
     # Theta series of the Leech lattice, split by inner product with one minimal vector.
     dist = {-1: 1, -1 / 2: 4600, -1 / 4: 47104, 0: 93150, 1 / 4: 47104, 1 / 2: 4600}
     for r in rows[:3]:
@@ -100,8 +116,16 @@ def test_leech_min_angle_full():
 # regular (their automorphism groups are transitive), so any row may be used.
 DISTRIBUTIONS = {
     "icosahedron": {-1: 1, -1 / math.sqrt(5): 5, 1 / math.sqrt(5): 5},
-    "600-cell": {-1: 1, -(1 + math.sqrt(5)) / 4: 12, -1 / 2: 20, (1 - math.sqrt(5)) / 4: 12,
-                 0: 30, (math.sqrt(5) - 1) / 4: 12, 1 / 2: 20, (1 + math.sqrt(5)) / 4: 12},
+    "600-cell": {
+        -1: 1,
+        -(1 + math.sqrt(5)) / 4: 12,
+        -1 / 2: 20,
+        (1 - math.sqrt(5)) / 4: 12,
+        0: 30,
+        (math.sqrt(5) - 1) / 4: 12,
+        1 / 2: 20,
+        (1 + math.sqrt(5)) / 4: 12,
+    },
     "hemicube": {-3 / 5: 5, 1 / 5: 10},
     "Schlafli": {-1 / 2: 10, 1 / 4: 16},
     "28 equiangular lines": {-1: 1, -1 / 3: 27, 1 / 3: 27},
@@ -135,13 +159,16 @@ def test_min_angle_matches_largest_inner_product(code):
     assert got == pytest.approx(expected, abs=1e-7)
 
 
-@pytest.mark.parametrize("name, degrees", [
-    ("icosahedron", 63.4349488),
-    ("600-cell", 36.0),
-    ("E8 roots", 60.0),
-    ("Leech kissing", math.degrees(math.acos(1 / 3))),
-    ("McLaughlin", math.degrees(math.acos(1 / 6))),
-])
+@pytest.mark.parametrize(
+    "name, degrees",
+    [
+        ("icosahedron", 63.4349488),
+        ("600-cell", 36.0),
+        ("E8 roots", 60.0),
+        ("Leech kissing", math.degrees(math.acos(1 / 3))),
+        ("McLaughlin", math.degrees(math.acos(1 / 6))),
+    ],
+)
 def test_min_angle_literal(name, degrees):
     got = float(measures.min_angle_deg(known.COHN_KUMAR[name].build()))
     assert got == pytest.approx(degrees, abs=1e-7)
@@ -162,8 +189,11 @@ def test_exact_values():
         assert all(isinstance(v, Fraction | known.Surd | known.CosPi) for v in c.inner_products)
         assert c.construction and c.builder is not None
     # The K-gon's inner products cos(2 pi j/K), with the rational ones as Fractions.
-    assert known.COHN_KUMAR["6-gon"].inner_products == (Fraction(-1), Fraction(-1, 2),
-                                                        Fraction(1, 2))
+    assert known.COHN_KUMAR["6-gon"].inner_products == (
+        Fraction(-1),
+        Fraction(-1, 2),
+        Fraction(1, 2),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,14 +201,17 @@ def test_exact_values():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("parent, inner, child", [
-    (known.cell600, None, "icosahedron"),
-    (known.e8_roots, None, "28 equiangular lines"),
-    (known.e7_kissing, 1 / 3, "Schlafli"),
-    (known.schlafli, 1 / 4, "hemicube"),
-    (known.leech_kissing, None, "(22,891)"),
-    (known.mclaughlin, 1 / 6, "(21,162)"),
-])
+@pytest.mark.parametrize(
+    "parent, inner, child",
+    [
+        (known.cell600, None, "icosahedron"),
+        (known.e8_roots, None, "28 equiangular lines"),
+        (known.e7_kissing, 1 / 3, "Schlafli"),
+        (known.schlafli, 1 / 4, "hemicube"),
+        (known.leech_kissing, None, "(22,891)"),
+        (known.mclaughlin, 1 / 6, "(21,162)"),
+    ],
+)
 def test_kissing_configurations(parent, inner, child):
     kid = known.kissing_configuration(parent(), 3, inner=inner)
     ref = known.COHN_KUMAR[child]
@@ -190,8 +223,9 @@ def test_leech_kissing_is_kissing_configuration():
     x = known.leech_minimal_vectors()
     kid = known.kissing_configuration(x, 12345)
     assert kid.shape == (4600, 23)
-    np.testing.assert_allclose(_spectrum(kid, np.arange(0, 4600, 97)),
-                               [-1, -1 / 3, 0, 1 / 3], rtol=0, atol=IP_TOL)
+    np.testing.assert_allclose(
+        _spectrum(kid, np.arange(0, 4600, 97)), [-1, -1 / 3, 0, 1 / 3], rtol=0, atol=IP_TOL
+    )
 
 
 def test_mclaughlin_from_equiangular_lines():
@@ -213,8 +247,13 @@ def test_section_and_kissing_errors():
 
 
 def test_builders_return_fresh_arrays():
-    for build in (known.leech_minimal_vectors, known.cell600, known.mclaughlin,
-                  lambda: known.isotropic_subspaces(3), lattices.golay_codewords):
+    for build in (
+        known.leech_minimal_vectors,
+        known.cell600,
+        known.mclaughlin,
+        lambda: known.isotropic_subspaces(3),
+        lattices.golay_codewords,
+    ):
         ref = build()
         a = build()
         a[...] = 2
@@ -268,8 +307,16 @@ def test_leech_integer_model():
     assert all(tuple(p) in rows for p in parts.tolist())
     assert u @ u == 48  # type 3
     # Minimal vectors by inner product with u: the 552 = 2 * 276 lines, the 11178 of Co3:HS.
-    assert np.bincount((v @ u + 32) // 8).tolist() == [0, 552, 11178, 48600, 75900, 48600,
-                                                        11178, 552]
+    assert np.bincount((v @ u + 32) // 8).tolist() == [
+        0,
+        552,
+        11178,
+        48600,
+        75900,
+        48600,
+        11178,
+        552,
+    ]
 
 
 def test_e8_roots():

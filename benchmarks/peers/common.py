@@ -94,9 +94,7 @@ class Tracker:
     def stop(self) -> bool:
         """Whether the best angle has reached the target (False without a target)."""
         return (
-            self.target_deg is not None
-            and bool(self.angles)
-            and self.angles[-1] >= self.target_deg
+            self.target_deg is not None and bool(self.angles) and self.angles[-1] >= self.target_deg
         )
 
     def result(self, iterations: int) -> PeerRun:
