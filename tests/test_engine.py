@@ -270,6 +270,8 @@ def test_costly_trust_regions_trickle_every_few_rounds():
         assert engine.arm_starts(small, n)["trust"] == 1
         large.arm_best = {"trust": 0.81, "halving": 0.80, "anneal": 0.81}  # halving leads
         assert engine.arm_starts(large, n)["trust"] == trust[-1]
+        large.arm_best = {"trust": 0.81, "halving": 0.80, "anneal": 0.80}  # the others tie
+        assert engine.arm_starts(large, n)["trust"] == trust[-1]
         large.arm_best = {"trust": 0.80, "halving": 0.81, "anneal": 0.81}  # trust leads
         assert engine.arm_starts(large, n)["trust"] == n
     assert trust == [1 if r % every == 0 else 0 for r in range(1, 2 * every + 1)]

@@ -172,13 +172,14 @@ ANNEAL_STEPS = 2000
 ANNEAL_MIN, ANNEAL_MAX = 4, 32
 #: In cells where the trust-region arm does not converge (:func:`converges` False: the large
 #: ones, where one of its starts costs as much as 15 anneals: 1.9 against 0.125 s at (3, 106),
-#: one core), an arm trickle of trust-region starts is one start every TRUST_TRICKLE_ROUNDS
-#: rounds while another arm leads, not one a round: there it took 30-45% of a round that the
-#: leading anneals' hops use better.  Measured on Tammes R^3 (table budgets, K = 68, 82, 99,
-#: 106, 118, 121, seeds 0 and 1, one core each): no trust-region trickle at all was larger in
-#: 6 cells of 12, smaller in 4, 13% faster; in the committed table no cell above K = 60 had
-#: its best code first found by a trust-region start, but one of those 12 runs was (K = 99,
-#: a hole perturbation), so the arm keeps a trickle.
+#: one core), the trust-region arm's trickle is one start every TRUST_TRICKLE_ROUNDS rounds
+#: while another arm leads, not one a round (neighbour seeds, trust-region rows, wait for
+#: those rounds): there it took 30-45% of a round that the leading anneals' hops use better.
+#: Measured on Tammes R^3 (table budgets, K = 68, 82, 99, 106, 118, 121, seeds 0 and 1, one
+#: core each): no trust-region trickle at all was larger in 6 cells of 12, smaller in 4, 13%
+#: faster; in the committed table no cell above K = 60 had its best code first found by a
+#: trust-region start, but one of those 12 runs was (K = 99, a hole perturbation), so the arm
+#: keeps a trickle.
 TRUST_TRICKLE_ROUNDS = 4
 #: The halving arm (min-max objectives): float64 trust-region continuation from HALVING_T0
 #: with the temperature multiplied by HALVING_FACTOR per stage down to HALVING_T_END
