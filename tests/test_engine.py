@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from spherecodes import objectives
-from spherecodes.solvers import SolveConfig, engine, polish, solve, solve_grid, trust
+from spherecodes.solvers import SolveConfig, batching, engine, polish, solve, solve_grid, trust
 
 EPS = np.finfo(np.float64).eps
 POLISH_TOL = 1e-12
@@ -76,8 +76,9 @@ def test_same_seed_same_code_bits_and_no_recompile_for_a_second_grid():
 
 def test_target_stops_a_cell_after_the_round_that_reaches_it():
     # Every code's largest inner product lies in [-1/(K-1), 1] (Rankin), so target 1 is met by
-    # the first round's first optimum, which ends the cell after the round's trust-region rows
-    # (they run first; its other arms are skipped), and target -1 by none: the cell then runs
+    # the first round's first optimum, which ends the cell after the round's second-order rows
+    # (trust region and halving run first; its anneals are skipped), and target -1 by none: the
+    # cell then runs
     # exactly as without a target, bit for bit.  (3, 7): no code meets a proven bound there,
     # which would end the cell the same way (see the floor test).
     d, K = 3, 7
@@ -85,7 +86,8 @@ def test_target_stops_a_cell_after_the_round_that_reaches_it():
     free = solve(d, K, cfg)
     opening = engine.arm_starts(engine.CellSearch(d, K), engine.round_starts(d, K))
     met = solve(d, K, dataclasses.replace(cfg, target=1.0))
-    assert met.stopped_by == "target" and met.starts == opening["trust"] < free.starts
+    second_order = opening["trust"] + opening.get("halving", 0)
+    assert met.stopped_by == "target" and met.starts == second_order < free.starts
     never = solve(d, K, dataclasses.replace(cfg, target=-1.0))
     assert never.starts == free.starts and np.array_equal(never.code, free.code)
 
@@ -525,12 +527,14 @@ def test_the_tammes_floor_is_below_every_best_known_code():
 
 def test_a_cell_that_meets_its_floor_stops_proven_optimal():
     # confirm=1000 keeps the stop rule from ever finishing a cell; the octahedron (3, 6) meets
-    # Rankin's orthoplex bound (largest inner product 0), so its first round's trust-region
-    # rows end it (the round's other arms are skipped), while (3, 7), whose optimum is above
-    # every bound, runs to the budget
+    # Rankin's orthoplex bound (largest inner product 0), so its first round's second-order
+    # rows (trust region and halving) end it (the round's anneals are skipped), while (3, 7),
+    # whose optimum is above every bound, runs to the budget
     cfg = SolveConfig(objective="tammes", restarts=40, confirm=1000)
     octa, seven = solve_grid([(3, 6), (3, 7)], cfg)
-    assert octa.stopped_by == "bound" and octa.starts == engine.round_starts(3, 6)
+    opening = engine.arm_starts(engine.CellSearch(3, 6), engine.round_starts(3, 6))
+    second_order = opening["trust"] + opening.get("halving", 0)
+    assert octa.stopped_by == "bound" and octa.starts == second_order
     assert abs(octa.value) <= value_bound(3)
     assert seven.stopped_by == "budget" and seven.starts >= 40
 
@@ -552,3 +556,30 @@ def test_no_random_code_goes_below_a_floor():
             if soft is not None:
                 rho = float(hull.rho_1vr(W))
                 assert soft <= -rho + 4 * (K + d) * EPS + hull.GAP_TOL, (d, K)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the rule is for CPU chunks")
+def test_cpu_second_order_rows_of_large_buckets_run_one_per_chunk(monkeypatch):
+    # a vmapped while loop iterates every row until its slowest one is done; from
+    # SINGLE_ROW_COST (padded K^2 d) on, CPU chunks of trust-region and halving rows hold one
+    # row each, below it the rows of a round share a chunk; anneals always share
+    sizes = []
+    for name in ("_trust_chunk", "_halving_chunk", "_anneal_chunk"):
+        real = getattr(engine, name)
+
+        def spy(obj, config, K_pad, d_pad, chunk, *rest, _real=real, _name=name):
+            sizes.append((_name, len(chunk)))
+            return _real(obj, config, K_pad, d_pad, chunk, *rest)
+
+        monkeypatch.setattr(engine, name, spy)
+    cfg = SolveConfig(objective="tammes", restarts=16, seed=0)
+    d, K = 3, 8
+    cost = batching.ladder(K) ** 2 * batching.ladder(d)
+    for limit, single in ((cost + 1, False), (cost, True)):
+        monkeypatch.setattr(engine, "SINGLE_ROW_COST", limit)
+        sizes.clear()
+        solve(d, K, cfg)
+        trust = [n for name, n in sizes if name == "_trust_chunk"]
+        anneal = [n for name, n in sizes if name == "_anneal_chunk"]
+        assert trust and anneal and max(anneal) > 1
+        assert (max(trust) == 1) == single, sizes

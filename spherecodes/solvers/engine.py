@@ -52,8 +52,9 @@ the first round in which a local optimum's exact value is within :func:`smoothin
 the objective's proven lower bound (``Objective.floor``: Rankin's and Levenshtein's bounds
 for Tammes, met by the simplex, the cross-polytope and the sharp codes such as E8's 240
 roots; Welch and orthoplex for Grassmannian frames; Theorem 3.3 for Softmax): no start can
-find a basin better by more than that.  The trust-region rows of a round run first, and a
-cell one of them brings to its floor or to the target skips the round's other arms.
+find a basin better by more than that.  The second-order rows of a round (trust region,
+halving) run first, and a cell one of them brings to its floor or to the target skips the
+round's anneals.
 ``CellResult.stopped_by`` says which rule ended it.
 In these statistics (basins, confirmations, which arm leads) two local optima are the same
 basin when their values (min-max objectives: exact values; smooth ones: surrogate values) agree
@@ -111,6 +112,16 @@ ROUND_STARTS = 8
 #: Padded K^2 d up to which a round gives a cell ROUND_STARTS starts (above: proportionally
 #: fewer, at least 2, so that a round of a large cell costs about what a round of (3, 64) does).
 ROUND_COST = 64 * 64 * 3
+#: On CPU (:func:`batching.min_batch` 1), trust-region and halving rows of buckets from padded
+#: K^2 d = SINGLE_ROW_COST on run one row per chunk (one per device).  A vmapped while loop
+#: iterates every row until its slowest one is done, and on CPU a masked row costs what a live
+#: one does; from this size a row's own work outweighs the dispatch that a chunk of 8 saves.
+#: Measured (AMD EPYC, one core, 32 random starts of the PORTFOLIO through ``_trust_chunk``,
+#: chunks of 8 against single rows): Tammes (3, 64) 2.96 s against 1.82 s, (3, 96) (16 starts)
+#: 4.90 against 2.03 s, (8, 240) 8 starts from (0.1, 1e-3): 29.8 s, of which 7 rows needed about
+#: 0.27 s each and one 183 + 123 iterations; below it chunks of 8 win: (3, 48) 0.27 against
+#: 0.40 s, (3, 30) 0.34 against 0.51 s.
+SINGLE_ROW_COST = ROUND_COST
 #: Distinct local optima kept per cell for perturbation and polish.
 POPULATION = 4
 #: Two local optima are one basin when their surrogate values agree to this (relative).
@@ -188,8 +199,16 @@ TRUST_TRICKLE_ROUNDS = 4
 #: both other arms miss on some (Tammes R^3, K = 96: 13 of 16 starts reach Sloane's code,
 #: against 0 of 16 for either other arm; benchmarks/bench_arms), at 3x to 5x the cost of a
 #: default trust-region start.  So a cell's first HALVING_ROUNDS rounds give it HALVING_OPEN
-#: starts each, and later rounds one start only while it alone leads the cell.
+#: starts each, and later rounds one start only while it alone leads the cell.  Each stage
+#: is solved to Riemannian gradient norm HALVING_GTOL_REL * t (or 60 iterations): a looser
+#: stage leaves the code halfway, and the next, colder stage then pulls it into a worse basin
+#: at many more iterations.  Measured (AMD EPYC, one core, single rows from random starts):
+#: Tammes (8, 240) with 1e-2 t 0 of 3 starts reach the E8 roots' 60 deg (54.9 deg after 960
+#: iterations, 14 s each), with 1e-3 t 3 of 4 in 0.27-0.30 s (the fourth 57.35 deg, 15 s),
+#: with 1e-4 t 2 of 2 in 0.6-1.0 s; (3, 96): Sloane's code from 4 of 6 at 1e-2 t (0.3 s, the
+#: misses 1.1 s), 6 of 6 at 1e-3 t (0.34 s), 6 of 6 at 1e-4 t (0.65 s).
 HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
+HALVING_GTOL_REL = 1e-3
 HALVING_OPEN, HALVING_ROUNDS = 1, 2
 #: In cells up to padded K^2 d = CONVERGE_COST (see :func:`converges`) the trust-region arm's
 #: float64 phase (min-max objectives) also ends at HALVING_T_END, in at most TRUST_ITER
@@ -582,6 +601,7 @@ def _halving_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
         max_iter=HALVING_ITER,
         factor=HALVING_FACTOR,
         t_end=HALVING_T_END,
+        gtol_rel=HALVING_GTOL_REL,
     )
     W, H, dd, KK, t0 = _trust_inputs(obj, config, K_pad, d_pad, chunk, cells, sharding)
     out = local_batch(spec, W, H, dd, KK, t0, np.float64(config.tau), np.float64(config.lam))
@@ -665,6 +685,8 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
     ):
         idx = [i for i, r in enumerate(rows) if r.arm == arm]
         batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
+        if arm != "anneal" and small == 1 and K_pad**2 * d_pad >= SINGLE_ROW_COST:
+            batch = n_dev  # CPU: no masked iterations of rows that finished early
         for c0 in range(0, len(idx), batch):
             chunk = [rows[i] for i in idx[c0 : c0 + batch]]
             n_real = len(chunk)
@@ -788,13 +810,14 @@ def basin_search(
                 )
                 rows += _plan_round(cs, i, obj, config, grid, rng)
             per_cell: dict[int, list] = {i: [] for i in live}
-            # The trust-region rows run first: a cell they bring to its proven floor (or to
-            # SolveConfig.target) skips the round's other arms (a sharp code such as (6, 27)'s
-            # Schlafli code then costs the trust-region rows alone).
-            first = [r for r in rows if r.arm == "trust"]
+            # The second-order rows (trust region, halving) run first: a cell they bring to
+            # its proven floor (or to SolveConfig.target) skips the round's anneals (a sharp
+            # code such as (6, 27)'s Schlafli code or (8, 240)'s E8 roots then costs those
+            # rows alone).
+            first = [r for r in rows if r.arm != "anneal"]
             proven: set[int] = set()  # cells a row of this round proved optimal
             hit: set[int] = set()  # cells a row of this round brought to the target
-            for part in (first, [r for r in rows if r.arm != "trust"]):
+            for part in (first, [r for r in rows if r.arm == "anneal"]):
                 ended = proven | hit
                 part = [r for r in part if r.cell not in ended]
                 if not part:
