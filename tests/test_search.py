@@ -146,7 +146,9 @@ def test_deterministic_and_seed_dependent():
     for x, y, z in zip(a, b, c, strict=True):
         np.testing.assert_array_equal(x.code, y.code)  # bitwise
         np.testing.assert_array_equal(x.restart_values, y.restart_values)
-        assert not np.array_equal(x.restart_values, z.restart_values)
+        # another seed, other starts: another code (a proven optimum reached by one start
+        # has one restart value, the optimum, under either seed; its rotation differs)
+        assert not np.array_equal(x.code, z.code)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,9 +52,9 @@ the first round in which a local optimum's exact value is within :func:`smoothin
 the objective's proven lower bound (``Objective.floor``: Rankin's and Levenshtein's bounds
 for Tammes, met by the simplex, the cross-polytope and the sharp codes such as E8's 240
 roots; Welch and orthoplex for Grassmannian frames; Theorem 3.3 for Softmax): no start can
-find a basin better by more than that.  The second-order rows of a round (trust region,
-halving) run first, and a cell one of them brings to its floor or to the target skips the
-round's anneals.
+find a basin better by more than that.  A round's rows run halving first, then trust
+region, then anneals, and a row that brings its cell to its floor or to the target ends the
+cell's round: its rows in later chunks are skipped.
 ``CellResult.stopped_by`` says which rule ended it.
 In these statistics (basins, confirmations, which arm leads) two local optima are the same
 basin when their values (min-max objectives: exact values; smooth ones: surrogate values) agree
@@ -79,6 +79,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -491,13 +492,13 @@ def _plan_round(cs: CellSearch, index, obj, config, grid, rng) -> list[_Row]:
 
 
 class _Solved(NamedTuple):
-    """Local optima of a round's rows, row-aligned NumPy arrays."""
+    """The local optimum of one solved row (NumPy)."""
 
-    code: np.ndarray  # (rows, K_pad, d_pad) float64
+    code: np.ndarray  # (K_pad, d_pad) float64
     features: np.ndarray | None
-    value: np.ndarray  # exact objective
-    smooth: np.ndarray  # what basins are told apart by (see _run_rows)
-    seconds: np.ndarray  # the row's share of its batch's wall time
+    value: float  # exact objective
+    smooth: float  # what basins are told apart by (see the arms' chunk functions)
+    seconds: float  # the row's share of its chunk's wall time
 
 
 def _starts(obj, config, K_pad, d_pad, chunk, cells):
@@ -671,37 +672,59 @@ def _anneal_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     return out.code, out.features, out.value, out.value
 
 
-def _run_rows(obj, config, K_pad, d_pad, rows, cells) -> _Solved:
-    """Solve `rows` (one bucket), each arm in batches; return their _Solved, row-aligned."""
+def _run_rows(obj, config, K_pad, d_pad, rows, cells, ends=None) -> dict[int, _Solved]:
+    """Solve `rows` (one bucket) arm by arm in chunks (halving, trust region, anneal); return
+    {row index: _Solved} of the solved rows.  ``ends(row, value)`` is told each solved row's
+    exact value; once it returns True, later chunks skip the rows of that row's cell (on CPU
+    the second-order rows of large buckets are chunks of one, so a halving start that reaches
+    a proven floor spares the cell its trust-region starts)."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
     small = batching.min_batch()
-    order: list[int] = []  # row index of every solved row, in solving order
-    parts: list[list] = []  # per chunk: [code, features, value, smooth, seconds]
+    finished: set[int] = set()  # cells that `ends` ended
+    solved: dict[int, _Solved] = {}
     for arm, fn in (
-        ("trust", _trust_chunk),
         ("halving", _halving_chunk),
+        ("trust", _trust_chunk),
         ("anneal", _anneal_chunk),
     ):
         idx = [i for i, r in enumerate(rows) if r.arm == arm]
         batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
         if arm != "anneal" and small == 1 and K_pad**2 * d_pad >= SINGLE_ROW_COST:
             batch = n_dev  # CPU: no masked iterations of rows that finished early
-        for c0 in range(0, len(idx), batch):
-            chunk = [rows[i] for i in idx[c0 : c0 + batch]]
+        pos = 0
+        while pos < len(idx):
+            take: list[int] = []  # the next `batch` rows of cells not finished
+            while pos < len(idx) and len(take) < batch:
+                if rows[idx[pos]].cell not in finished:
+                    take.append(idx[pos])
+                pos += 1
+            if not take:
+                break
+            chunk = [rows[i] for i in take]
             n_real = len(chunk)
             chunk = chunk + [chunk[0]] * (batch - n_real)  # spare rows: repeated, discarded
             t0 = time.perf_counter()
             out = fn(obj, config, K_pad, d_pad, chunk, cells, sharding)
-            out = [None if a is None else np.asarray(a)[:n_real] for a in out]
-            parts.append(out + [np.full(n_real, (time.perf_counter() - t0) / n_real)])
-            order += idx[c0 : c0 + n_real]
-    back = np.argsort(order)  # solving order -> row order
-    cols = [
-        None if parts[0][k] is None else np.concatenate([p[k] for p in parts])[back]
-        for k in range(5)
-    ]
-    return _Solved(*cols)
+            code, feats, value, smooth = (None if a is None else np.asarray(a) for a in out)
+            sec = (time.perf_counter() - t0) / n_real
+            for k, i in enumerate(take):
+                f = None if feats is None else feats[k]
+                solved[i] = _Solved(code[k], f, float(value[k]), float(smooth[k]), sec)
+                if ends is not None and ends(rows[i], solved[i].value):
+                    finished.add(rows[i].cell)
+    return solved
+
+
+def _ends_round(cells, target, proven: set, hit: set, r: _Row, v: float) -> bool:
+    """Return whether a row's exact value `v` ends its cell's round: it meets the cell's proven
+    floor (recorded in `proven`) or `target` (recorded in `hit`)."""
+    cs = cells[r.cell]
+    if cs.floor is not None and v <= cs.floor + smoothing_bound(cs.K):
+        proven.add(r.cell)
+    if target is not None and v <= target:
+        hit.add(r.cell)
+    return r.cell in proven or r.cell in hit
 
 
 def _update(cs: CellSearch, results) -> None:
@@ -810,32 +833,22 @@ def basin_search(
                 )
                 rows += _plan_round(cs, i, obj, config, grid, rng)
             per_cell: dict[int, list] = {i: [] for i in live}
-            # The second-order rows (trust region, halving) run first: a cell they bring to
-            # its proven floor (or to SolveConfig.target) skips the round's anneals (a sharp
-            # code such as (6, 27)'s Schlafli code or (8, 240)'s E8 roots then costs those
-            # rows alone).
-            first = [r for r in rows if r.arm != "anneal"]
+            # The rows run halving first, then trust region, then anneals: a row that brings
+            # its cell to its proven floor (or to SolveConfig.target) ends the cell's round,
+            # its rows in later chunks skipped (a sharp code such as (6, 27)'s Schlafli code or
+            # (8, 240)'s E8 roots then costs the second-order rows that reached it).
             proven: set[int] = set()  # cells a row of this round proved optimal
             hit: set[int] = set()  # cells a row of this round brought to the target
-            for part in (first, [r for r in rows if r.arm == "anneal"]):
-                ended = proven | hit
-                part = [r for r in part if r.cell not in ended]
-                if not part:
+            ends = partial(_ends_round, order, config.target, proven, hit)
+            solved = _run_rows(obj, config, K_pad, d_pad, rows, order, ends)
+            for j, r in enumerate(rows):  # in row order, whatever the solving order
+                if j not in solved:
                     continue
-                out = _run_rows(obj, config, K_pad, d_pad, part, order)
-                for j, r in enumerate(part):
-                    cs = order[r.cell]
-                    K, d = cs.K, cs.d
-                    W = out.code[j, :K, :d]
-                    H = None if out.features is None else out.features[j, :K, :d]
-                    v = float(out.value[j])
-                    res = (float(out.smooth[j]), v, W, H, r.kind, r.source, r.arm)
-                    per_cell[r.cell].append(res)
-                    cs.seconds += float(out.seconds[j])
-                    if cs.floor is not None and v <= cs.floor + smoothing_bound(K):
-                        proven.add(r.cell)
-                    if config.target is not None and v <= config.target:
-                        hit.add(r.cell)
+                cs, out = order[r.cell], solved[j]
+                W = out.code[: cs.K, : cs.d]
+                H = None if out.features is None else out.features[: cs.K, : cs.d]
+                per_cell[r.cell].append((out.smooth, out.value, W, H, r.kind, r.source, r.arm))
+                cs.seconds += out.seconds
             # a grid of many shapes keeps every shape's programs across rounds
             batching.release_if_crowded()
             for i in live:
