@@ -10,7 +10,8 @@ The bucketing rule (stated once, here)
 * Every cell contributes ``restarts`` rows, one per restart; the rows of all cells of a bucket
   form one flat batch axis.  It is run in chunks of ``batch`` rows, where ``batch`` is the
   row count rounded up to a power of two (at least ``MIN_BATCH``; the basin-search engine's
-  rounds use :func:`min_batch`, 1 on CPU) and capped at ``max_batch``,
+  rounds use :func:`min_batch`, 1 on CPU, and on CPU run the second-order rows of buckets
+  from ``engine.SINGLE_ROW_COST`` one row per device) and capped at ``max_batch``,
   then rounded up to a multiple of the device count.  Spare rows repeat the bucket's first row
   and are discarded.  So one bucket shape compiles at most ``log2(max_batch / min) + 1``
   programs ever (``min`` the smallest chunk in use), and a second grid with the same buckets

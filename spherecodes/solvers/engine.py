@@ -206,7 +206,7 @@ TRUST_TRICKLE_ROUNDS = 4
 #: at many more iterations.  Measured (AMD EPYC, one core, single rows from random starts):
 #: Tammes (8, 240) with 1e-2 t 0 of 3 starts reach the E8 roots' 60 deg (54.9 deg after 960
 #: iterations, 14 s each), with 1e-3 t 3 of 4 in 0.27-0.30 s (the fourth 57.35 deg, 15 s),
-#: with 1e-4 t 2 of 2 in 0.6-1.0 s; (3, 96): Sloane's code from 4 of 6 at 1e-2 t (0.3 s, the
+#: with 1e-4 t 8 of 8 in 0.6-1.0 s; (3, 96): Sloane's code from 4 of 6 at 1e-2 t (0.3 s, the
 #: misses 1.1 s), 6 of 6 at 1e-3 t (0.34 s), 6 of 6 at 1e-4 t (0.65 s).
 HALVING_T0, HALVING_FACTOR, HALVING_ITER, HALVING_T_END = 0.5, 0.5, 4000, 1e-7
 HALVING_GTOL_REL = 1e-3
@@ -676,8 +676,8 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells, ends=None) -> dict[int, _S
     """Solve `rows` (one bucket) arm by arm in chunks (halving, trust region, anneal); return
     {row index: _Solved} of the solved rows.  ``ends(row, value)`` is told each solved row's
     exact value; once it returns True, later chunks skip the rows of that row's cell (on CPU
-    the second-order rows of large buckets are chunks of one, so a halving start that reaches
-    a proven floor spares the cell its trust-region starts)."""
+    the second-order rows of large buckets are chunks of one row per device, so a halving
+    start that reaches a proven floor spares the cell its trust-region starts)."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
     small = batching.min_batch()
@@ -688,7 +688,8 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells, ends=None) -> dict[int, _S
         ("trust", _trust_chunk),
         ("anneal", _anneal_chunk),
     ):
-        idx = [i for i, r in enumerate(rows) if r.arm == arm]
+        # chunks sized for the arm's rows of cells not ended (every earlier arm is done)
+        idx = [i for i, r in enumerate(rows) if r.arm == arm and r.cell not in finished]
         batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
         if arm != "anneal" and small == 1 and K_pad**2 * d_pad >= SINGLE_ROW_COST:
             batch = n_dev  # CPU: no masked iterations of rows that finished early
@@ -870,7 +871,7 @@ def basin_search(
                 # the proving code or a twin within BASIN_RTOL for the polish)
                 for why, stop in (
                     ("bound", i in proven),
-                    ("target", reached),
+                    ("target", i in hit or reached),
                     ("confirmed", confirmed),
                     ("budget", cs.starts >= config.restarts),
                 ):
