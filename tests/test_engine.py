@@ -577,7 +577,7 @@ def test_cpu_second_order_rows_of_large_buckets_run_one_per_chunk(monkeypatch):
     d, K = 3, 8
     cost = batching.ladder(K) ** 2 * batching.ladder(d)
     for limit, single in ((cost + 1, False), (cost, True)):
-        monkeypatch.setattr(engine, "SINGLE_ROW_COST", limit)
+        monkeypatch.setattr(batching, "SINGLE_ROW_COST", limit)
         sizes.clear()
         solve(d, K, cfg)
         trust = [n for name, n in sizes if name == "_trust_chunk"]

@@ -113,16 +113,6 @@ ROUND_STARTS = 8
 #: Padded K^2 d up to which a round gives a cell ROUND_STARTS starts (above: proportionally
 #: fewer, at least 2, so that a round of a large cell costs about what a round of (3, 64) does).
 ROUND_COST = 64 * 64 * 3
-#: On CPU (:func:`batching.min_batch` 1), trust-region and halving rows of buckets from padded
-#: K^2 d = SINGLE_ROW_COST on run one row per chunk (one per device).  A vmapped while loop
-#: iterates every row until its slowest one is done, and on CPU a masked row costs what a live
-#: one does; from this size a row's own work outweighs the dispatch that a chunk of 8 saves.
-#: Measured (AMD EPYC, one core, 32 random starts of the PORTFOLIO through ``_trust_chunk``,
-#: chunks of 8 against single rows): Tammes (3, 64) 2.96 s against 1.82 s, (3, 96) (16 starts)
-#: 4.90 against 2.03 s, (8, 240) 8 starts from (0.1, 1e-3): 29.8 s, of which 7 rows needed about
-#: 0.27 s each and one 183 + 123 iterations; below it chunks of 8 win: (3, 48) 0.27 against
-#: 0.40 s, (3, 30) 0.34 against 0.51 s.
-SINGLE_ROW_COST = ROUND_COST
 #: Distinct local optima kept per cell for perturbation and polish.
 POPULATION = 4
 #: Two local optima are one basin when their surrogate values agree to this (relative).
@@ -690,9 +680,10 @@ def _run_rows(obj, config, K_pad, d_pad, rows, cells, ends=None) -> dict[int, _S
     ):
         # chunks sized for the arm's rows of cells not ended (every earlier arm is done)
         idx = [i for i, r in enumerate(rows) if r.arm == arm and r.cell not in finished]
-        batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
-        if arm != "anneal" and small == 1 and K_pad**2 * d_pad >= SINGLE_ROW_COST:
-            batch = n_dev  # CPU: no masked iterations of rows that finished early
+        if arm == "anneal":  # fixed step counts: rows share a chunk at no waste
+            batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
+        else:  # rows that stop on their own (while loops)
+            batch = batching.loop_batch_size(max(len(idx), 1), K_pad**2 * d_pad, devices=n_dev)
         pos = 0
         while pos < len(idx):
             take: list[int] = []  # the next `batch` rows of cells not finished
