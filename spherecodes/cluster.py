@@ -98,11 +98,12 @@ def solve_chunk(
     stream: bool | None = None,
     finish: Callable[[CellResult], Any] | None = None,
 ) -> list[Solved]:
-    """Return the Solved records of one chunk, solved in this process (the body of a task)."""
+    """Return the Solved records of one chunk, solved in this process (the body of a task, on
+    one core: a pool or cluster runs one task per core, so its rounds run one chunk at a time)."""
     node = node_name()
     out = [
         Solved(r, node, None if finish is None else finish(r))
-        for r in solve_grid(list(cells), config, stream=stream)
+        for r in solve_grid(list(cells), config, stream=stream, lanes=1)
     ]
     # a worker process solves chunk after chunk, each of its own shape: it keeps their
     # compiled programs only while it has memory maps to spare

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from spherecodes.cluster import Solved, chunk_cells_for, chunks, solve_chunk
 from spherecodes.solvers import CellResult, SolveConfig
-from spherecodes.solvers.batching import ladder, validate_cells
+from spherecodes.solvers.batching import host_lanes, ladder, validate_cells
 
 __all__ = [
     "AUTO_MIN_COST",
@@ -53,15 +52,8 @@ AUTO_MIN_COST = 8 * 32 * 32 * 4
 def default_workers() -> int:
     """Return the worker count of ``--workers auto``: this process's usable CPU cores when
     JAX computes on the CPU (one small XLA program keeps one core busy), else 1 (one process
-    drives the accelerators)."""
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return 1
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    drives the accelerators): :func:`spherecodes.solvers.batching.host_lanes`."""
+    return host_lanes()
 
 
 def auto_workers(cells: Sequence[tuple[int, int]]) -> int:

@@ -585,3 +585,26 @@ def test_cpu_second_order_rows_of_large_buckets_run_one_per_chunk(monkeypatch):
         n_dev = len(jax.devices())  # a single-row chunk holds one row per device
         assert trust and anneal and max(anneal) > n_dev
         assert (max(trust) == n_dev) == single, sizes
+
+
+def test_chunks_on_several_lanes_give_the_results_of_one(monkeypatch):
+    # a round's chunks run on `lanes` threads; results are taken in chunk order and a row is
+    # kept only when no earlier row ended its cell, so lanes change the wall time only.  Single-
+    # row chunks (many per stage) and a bucket where a floor ends one cell mid-round (the
+    # octahedron, (3, 6), beside (3, 5)) exercise the skipping
+    monkeypatch.setattr(batching, "SINGLE_ROW_COST", 1)
+    cells = [(3, 5), (3, 6), (3, 7), (3, 8)]
+    cfg = SolveConfig(objective="tammes", restarts=24, seed=3)
+    runs = [solve_grid(cells, cfg, lanes=n) for n in (1, 2, 3)]
+    assert runs[0][1].stopped_by == "bound"
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            assert (a.starts, a.stopped_by, a.found_by) == (b.starts, b.stopped_by, b.found_by)
+            np.testing.assert_array_equal(a.restart_values, b.restart_values)
+            np.testing.assert_array_equal(a.code, b.code)
+
+
+@pytest.mark.parametrize("lanes", [0, -1, 1.5, True, "2"])
+def test_bad_lanes_are_one_error_naming_them(lanes):
+    with pytest.raises(ValueError, match="lanes="):
+        solve(3, 4, SolveConfig(objective="tammes"), lanes=lanes)

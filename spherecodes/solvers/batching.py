@@ -31,6 +31,7 @@ Devices: the flat batch axis is sharded over ``jax.devices()`` with a 1-D ``Mesh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -111,6 +112,25 @@ def loop_batch_size(rows: int, cost: int, *, devices: int = 1) -> int:
     if small == 1 and cost >= SINGLE_ROW_COST:
         return devices
     return batch_size(rows, devices=devices, min_batch=small)
+
+
+def host_lanes() -> int:
+    """Return how many chunks this process may run at once: its usable CPU cores when JAX
+    computes on the CPU (a small XLA program keeps one core busy, and programs called from
+    separate threads run side by side), else 1 (one process drives the accelerators)."""
+    if jax.default_backend() != "cpu":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_lanes(lanes) -> int:
+    """Return `lanes` if it is an integer >= 1, else raise ValueError naming it."""
+    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
+        raise ValueError(f"lanes={lanes!r} is out of range: need an integer >= 1")
+    return int(lanes)
 
 
 def min_batch() -> int:

@@ -54,7 +54,9 @@ for Tammes, met by the simplex, the cross-polytope and the sharp codes such as E
 roots; Welch and orthoplex for Grassmannian frames; Theorem 3.3 for Softmax): no start can
 find a basin better by more than that.  A round's rows run halving first, then trust
 region, then anneals, and a row that brings its cell to its floor or to the target ends the
-cell's round: its rows in later chunks are skipped.
+cell's round: its rows in later chunks are skipped.  On a CPU the chunks of a stage (the
+halving rows, then the trust-region and anneal rows) run on several threads at once
+(``lanes``, see :func:`_run_rows`), with the same result as on one thread.
 ``CellResult.stopped_by`` says which rule ended it.
 In these statistics (basins, confirmations, which arm leads) two local optima are the same
 basin when their values (min-max objectives: exact values; smooth ones: surrogate values) agree
@@ -79,6 +81,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from typing import NamedTuple
 
@@ -662,50 +665,94 @@ def _anneal_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
     return out.code, out.features, out.value, out.value
 
 
-def _run_rows(obj, config, K_pad, d_pad, rows, cells, ends=None) -> dict[int, _Solved]:
-    """Solve `rows` (one bucket) arm by arm in chunks (halving, trust region, anneal); return
-    {row index: _Solved} of the solved rows.  ``ends(row, value)`` is told each solved row's
-    exact value; once it returns True, later chunks skip the rows of that row's cell (on CPU
-    the second-order rows of large buckets are chunks of one row per device, so a halving
-    start that reaches a proven floor spares the cell its trust-region starts)."""
+def _run_rows(
+    obj, config, K_pad, d_pad, rows, cells, ends=None, lanes: int = 1
+) -> dict[int, _Solved]:
+    """Solve `rows` (one bucket) in chunks; return {row index: _Solved} of the solved rows.
+
+    Two stages: the halving arm's rows, then the trust-region and anneal rows of the cells
+    the first stage did not end.  ``ends(row, value)`` is told each solved row's exact value
+    in row order; once it returns True, the cell's later rows are dropped (on CPU the
+    second-order rows of large buckets are chunks of one row per device, so a halving start
+    that reaches a proven floor spares the cell its trust-region starts).  A stage's chunks
+    are fixed before it runs and go to `lanes` threads at once, in order: a chunk whose rows
+    all belong to ended cells is skipped, and a row is kept only when no earlier row ended its
+    cell, so the result does not depend on `lanes` or on timing.  A row's seconds are its share
+    of the stage's wall time."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
     small = batching.min_batch()
     finished: set[int] = set()  # cells that `ends` ended
     solved: dict[int, _Solved] = {}
-    for arm, fn in (
-        ("halving", _halving_chunk),
-        ("trust", _trust_chunk),
-        ("anneal", _anneal_chunk),
-    ):
-        # chunks sized for the arm's rows of cells not ended (every earlier arm is done)
-        idx = [i for i, r in enumerate(rows) if r.arm == arm and r.cell not in finished]
-        if arm == "anneal":  # fixed step counts: rows share a chunk at no waste
-            batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
-        else:  # rows that stop on their own (while loops)
-            batch = batching.loop_batch_size(max(len(idx), 1), K_pad**2 * d_pad, devices=n_dev)
-        pos = 0
-        while pos < len(idx):
-            take: list[int] = []  # the next `batch` rows of cells not finished
-            while pos < len(idx) and len(take) < batch:
-                if rows[idx[pos]].cell not in finished:
-                    take.append(idx[pos])
-                pos += 1
-            if not take:
-                break
-            chunk = [rows[i] for i in take]
-            n_real = len(chunk)
-            chunk = chunk + [chunk[0]] * (batch - n_real)  # spare rows: repeated, discarded
-            t0 = time.perf_counter()
+    for stage in (("halving",), ("trust", "anneal")):
+        chunks = []  # (chunk function, row indices); sized for rows of cells not ended
+        for arm in stage:
+            fn = {"halving": _halving_chunk, "trust": _trust_chunk, "anneal": _anneal_chunk}[arm]
+            idx = [i for i, r in enumerate(rows) if r.arm == arm and r.cell not in finished]
+            if arm == "anneal":  # fixed step counts: rows share a chunk at no waste
+                batch = batching.batch_size(max(len(idx), 1), devices=n_dev, min_batch=small)
+            else:  # rows that stop on their own (while loops)
+                cost = K_pad**2 * d_pad
+                batch = batching.loop_batch_size(max(len(idx), 1), cost, devices=n_dev)
+            chunks += [(fn, idx[s : s + batch], batch) for s in range(0, len(idx), batch)]
+        solved.update(
+            _run_chunks(
+                obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finished, ends, lanes
+            )
+        )
+    return solved
+
+
+def _run_chunks(obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finished, ends, lanes):
+    """Run `chunks` on `lanes` threads (see :func:`_run_rows`); return {row index: _Solved},
+    adding the cells that `ends` ends to `finished`."""
+    x64 = precision.enabled()  # JAX's 64-bit mode is thread-local: the lanes take the caller's
+
+    def run(fn, take, batch):
+        chunk = [rows[i] for i in take]
+        chunk = chunk + [chunk[0]] * (batch - len(chunk))  # spare rows: repeated, discarded
+        t0 = time.perf_counter()
+        with jax.enable_x64(x64):
             out = fn(obj, config, K_pad, d_pad, chunk, cells, sharding)
-            code, feats, value, smooth = (None if a is None else np.asarray(a) for a in out)
-            sec = (time.perf_counter() - t0) / n_real
+            out = tuple(None if a is None else np.asarray(a) for a in out)
+        return out, time.perf_counter() - t0
+
+    solved: dict[int, _Solved] = {}
+    busy, t_start = 0.0, time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, lanes)) as pool:
+        state: dict[int, Future | None] = {}  # launched chunks (None: skipped)
+        applied = 0
+        while applied < len(chunks):
+            # fill the free lanes with the next chunks, skipping those with no live row
+            running = sum(1 for f in state.values() if f is not None and not f.done())
+            while len(state) < len(chunks) and running < lanes:
+                fn, take, batch = chunks[len(state)]
+                live = any(rows[i].cell not in finished for i in take)
+                state[len(state)] = pool.submit(run, fn, take, batch) if live else None
+                running += live
+            fut = state[applied]
+            if fut is not None and not fut.done():
+                wait(
+                    [f for f in state.values() if f is not None and not f.done()],
+                    return_when=FIRST_COMPLETED,
+                )
+                continue
+            applied += 1  # results are taken in chunk order, whatever order they finish in
+            if fut is None:
+                continue
+            (code, feats, value, smooth), sec = fut.result()
+            busy += sec
+            take = chunks[applied - 1][1]
             for k, i in enumerate(take):
+                if rows[i].cell in finished:  # an earlier row ended its cell
+                    continue
                 f = None if feats is None else feats[k]
-                solved[i] = _Solved(code[k], f, float(value[k]), float(smooth[k]), sec)
+                solved[i] = _Solved(code[k], f, float(value[k]), float(smooth[k]), sec / len(take))
                 if ends is not None and ends(rows[i], solved[i].value):
                     finished.add(rows[i].cell)
-    return solved
+    # concurrent chunks: each row's share of the stage's wall time, not of its chunk's
+    scale = (time.perf_counter() - t_start) / busy if busy > 0 else 1.0
+    return {i: out._replace(seconds=out.seconds * scale) for i, out in solved.items()}
 
 
 def _ends_round(cells, target, proven: set, hit: set, r: _Row, v: float) -> bool:
@@ -790,13 +837,16 @@ def basin_search(
     config,
     *,
     on_round: Callable[[int, int], None] | None = None,
+    lanes: int | None = None,
 ) -> dict[tuple[int, int], CellSearch]:
     """Return the finished CellSearch of every (d, K) cell after the rounds (see module doc).
 
     ``config`` is a :class:`spherecodes.solvers.SolveConfig` (objective, restarts as the
     per-cell budget of starts, confirm, seed, tau, lam).  ``on_round(round, open_cells)`` is
-    called before each round.
+    called before each round.  ``lanes`` chunks of a round run at once, on as many threads
+    (None: :func:`spherecodes.solvers.batching.host_lanes`); the result does not depend on it.
     """
+    lanes = batching.host_lanes() if lanes is None else batching.check_lanes(lanes)
     obj = objectives.get(config.objective)
     grid = {
         (d, K): CellSearch(d, K, atol=resolution(obj.minmax, d, K), floor=obj.floor(d, K))
@@ -832,7 +882,7 @@ def basin_search(
             proven: set[int] = set()  # cells a row of this round proved optimal
             hit: set[int] = set()  # cells a row of this round brought to the target
             ends = partial(_ends_round, order, config.target, proven, hit)
-            solved = _run_rows(obj, config, K_pad, d_pad, rows, order, ends)
+            solved = _run_rows(obj, config, K_pad, d_pad, rows, order, ends, lanes)
             for j, r in enumerate(rows):  # in row order, whatever the solving order
                 if j not in solved:
                     continue

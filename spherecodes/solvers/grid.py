@@ -249,6 +249,7 @@ def solve_grid(
     on_bucket: Callable[[str, int], None] | None = None,
     on_result: Callable[[CellResult], None] | None = None,
     stream: bool | None = None,
+    lanes: int | None = None,
 ) -> list[CellResult]:
     """Return one CellResult per (d, K) cell, in input order, solving bucket by bucket.
 
@@ -262,13 +263,16 @@ def solve_grid(
     ``stream.MAX_STREAM_RESTARTS`` restarts, no dense polish (``kkt_residual`` NaN, ``value``
     the exact float64 objective computed blockwise), ``device`` ending in ", streamed ...".
     Before anything runs, a cell or bucket whose estimated memory exceeds the memory available
-    raises MemoryError with the estimate.
+    raises MemoryError with the estimate.  The trust engine runs ``lanes`` chunks of a round at
+    once (None: :func:`spherecodes.solvers.batching.host_lanes`, this process's CPU cores on a
+    CPU); the results do not depend on it.
 
     >>> res = solve_grid([(2, 5), (3, 4)], SolveConfig(restarts=8, steps=500, polish=False))
     >>> [(r.d, r.K) for r in res]
     [(2, 5), (3, 4)]
     """
     cells = batching.validate_cells(cells)
+    lanes = batching.host_lanes() if lanes is None else batching.check_lanes(lanes)
     obj = config.objective
     if config.neighbors:
         return _solve_neighbors(cells, config, on_bucket, on_result)
@@ -297,7 +301,7 @@ def solve_grid(
             if on_bucket is not None:
                 on_bucket(f"{obj} trust regions, round {rnd + 1}: {n_open} cells open", 0)
 
-        searched = engine.basin_search(trust_cells, config, on_round=on_round)
+        searched = engine.basin_search(trust_cells, config, on_round=on_round, lanes=lanes)
         for (d, K), cs in searched.items():
             res = _finish_search(obj, cs, config, device)
             results[(d, K)] = res
@@ -359,14 +363,16 @@ def _solve_neighbors(cells, config, on_bucket, on_result) -> list[CellResult]:
 
 
 @precision.float64
-def solve(d: int, K: int, config: SolveConfig, *, stream: bool | None = None) -> CellResult:
+def solve(
+    d: int, K: int, config: SolveConfig, *, stream: bool | None = None, lanes: int | None = None
+) -> CellResult:
     """Return the best code for one cell (d, K): :func:`solve_grid` on a one-cell grid.
 
     >>> res = solve(2, 5, SolveConfig(restarts=8, steps=500, polish=False))
     >>> round(float(np.degrees(np.arccos(res.value))), 4)  # the regular pentagon
     72.0
     """
-    return solve_grid([(d, K)], config, stream=stream)[0]
+    return solve_grid([(d, K)], config, stream=stream, lanes=lanes)[0]
 
 
 __all__ = ["run_bucket", "solve", "solve_grid"]

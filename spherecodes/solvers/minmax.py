@@ -282,6 +282,14 @@ def kkt_memory(m: int, n: int) -> int:
     return 8 * (4 * side * side + 2 * n * n + m * n)
 
 
+#: A Newton step that does not lower a KKT residual already at most this ends the iteration:
+#: there the residual is rounding (about sqrt(#equations) eps, 1.1e-15 for Tammes (3, 48)), and
+#: the stronger damping of further trials cannot lower it (measured: each polish of (3, 48)
+#: ended with 8 failed trials, 40% of its time, at 1.0e-15 to 1.3e-15).  Far below the 1e-11
+#: that :func:`_try_newton` accepts.
+STALL_RESIDUAL = 1e-13
+
+
 def _newton(prob, X, pieces, mu, t, max_iter, tol):
     """Levenberg-Marquardt Newton on {f_a = t (a in A), sum mu_a grad f_a = 0, sum mu = 1}.
 
@@ -332,6 +340,8 @@ def _newton(prob, X, pieces, mu, t, max_iter, tol):
                 ok = True
                 break
             Fn = Jn = Bn = None  # a failed trial's system, freed before the next one
+            if res <= STALL_RESIDUAL:
+                break  # at rounding level: more damping only shortens the step
             lam_scale *= 16.0
         if not ok:
             break
