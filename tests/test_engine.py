@@ -604,6 +604,21 @@ def test_chunks_on_several_lanes_give_the_results_of_one(monkeypatch):
             np.testing.assert_array_equal(a.code, b.code)
 
 
+def test_rows_after_one_that_ends_its_cell_are_dropped_whatever_the_lanes(monkeypatch):
+    # no halving rows, single-row chunks and a target every code meets: each cell's first
+    # trust-region row ends it, so whatever the other lanes started beside it is discarded
+    monkeypatch.setattr(batching, "SINGLE_ROW_COST", 1)
+    monkeypatch.setattr(engine, "HALVING_OPEN", 0)
+    cells = [(3, 7), (3, 8), (3, 9)]  # none meets its floor
+    cfg = SolveConfig(objective="tammes", restarts=24, seed=1, target=0.99)
+    runs = [solve_grid(cells, cfg, lanes=n) for n in (1, 2, 4)]
+    for run in runs:
+        assert [(r.starts, r.stopped_by) for r in run] == [(1, "target")] * len(cells)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(a.code, b.code)
+
+
 @pytest.mark.parametrize("lanes", [0, -1, 1.5, True, "2"])
 def test_bad_lanes_are_one_error_naming_them(lanes):
     with pytest.raises(ValueError, match="lanes="):

@@ -723,13 +723,16 @@ def _run_chunks(obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finish
         state: dict[int, Future | None] = {}  # launched chunks (None: skipped)
         applied = 0
         while applied < len(chunks):
-            # fill the free lanes with the next chunks, skipping those with no live row
+            # fill the free lanes with the next chunks, skipping those with no live row; at
+            # most 2 lanes - 1 chunks not yet taken (one lane: one chunk after another)
             running = sum(1 for f in state.values() if f is not None and not f.done())
-            while len(state) < len(chunks) and running < lanes:
+            ahead = sum(1 for i, f in state.items() if i >= applied and f is not None)
+            while len(state) < len(chunks) and running < lanes and ahead < 2 * lanes - 1:
                 fn, take, batch = chunks[len(state)]
                 live = any(rows[i].cell not in finished for i in take)
                 state[len(state)] = pool.submit(run, fn, take, batch) if live else None
                 running += live
+                ahead += live
             fut = state[applied]
             if fut is not None and not fut.done():
                 wait(
