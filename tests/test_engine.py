@@ -611,12 +611,48 @@ def test_rows_after_one_that_ends_its_cell_are_dropped_whatever_the_lanes(monkey
     monkeypatch.setattr(engine, "HALVING_OPEN", 0)
     cells = [(3, 7), (3, 8), (3, 9)]  # none meets its floor
     cfg = SolveConfig(objective="tammes", restarts=24, seed=1, target=0.99)
-    runs = [solve_grid(cells, cfg, lanes=n) for n in (1, 2, 4)]
+    calls = []  # trust-region chunks solved
+    real = engine._trust_chunk
+
+    def spy(*args):
+        calls.append(len(args[4]))
+        return real(*args)
+
+    monkeypatch.setattr(engine, "_trust_chunk", spy)
+    runs = []
+    for n in (1, 2, 4):
+        calls.clear()
+        runs.append(solve_grid(cells, cfg, lanes=n))
+        if n == 1:  # one lane computes nothing a dropped row would have needed
+            assert calls == [1] * len(cells)
     for run in runs:
         assert [(r.starts, r.stopped_by) for r in run] == [(1, "target")] * len(cells)
+        assert all(r.seconds > 0 for r in run)
     for other in runs[1:]:
         for a, b in zip(runs[0], other, strict=True):
             np.testing.assert_array_equal(a.code, b.code)
+
+
+def test_lanes_compute_in_the_callers_64_bit_mode(monkeypatch):
+    # JAX's 64-bit mode is thread-local: solve turns it on for its own thread, and the lanes
+    # must take it (with the global flag off, a lane would otherwise compute in float32)
+    dtypes = []
+    for name in ("_halving_chunk", "_trust_chunk", "_anneal_chunk"):
+        real = getattr(engine, name)
+
+        def spy(*args, _real=real):
+            out = _real(*args)
+            dtypes.append(np.asarray(out[2]).dtype)
+            return out
+
+        monkeypatch.setattr(engine, name, spy)
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        solve(3, 7, SolveConfig(objective="tammes", restarts=16), lanes=2)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+    assert dtypes and all(dt == np.float64 for dt in dtypes), dtypes
 
 
 @pytest.mark.parametrize("lanes", [0, -1, 1.5, True, "2"])

@@ -667,8 +667,9 @@ def _anneal_chunk(obj, config, K_pad, d_pad, chunk, cells, sharding):
 
 def _run_rows(
     obj, config, K_pad, d_pad, rows, cells, ends=None, lanes: int = 1
-) -> dict[int, _Solved]:
-    """Solve `rows` (one bucket) in chunks; return {row index: _Solved} of the solved rows.
+) -> tuple[dict[int, _Solved], dict[int, float]]:
+    """Solve `rows` (one bucket) in chunks; return ({row index: _Solved} of the rows kept,
+    {cell: seconds of its rows computed and dropped}).
 
     Two stages: the halving arm's rows, then the trust-region and anneal rows of the cells
     the first stage did not end.  ``ends(row, value)`` is told each solved row's exact value
@@ -678,12 +679,13 @@ def _run_rows(
     are fixed before it runs and go to `lanes` threads at once, in order: a chunk whose rows
     all belong to ended cells is skipped, and a row is kept only when no earlier row ended its
     cell, so the result does not depend on `lanes` or on timing.  A row's seconds are its share
-    of the stage's wall time."""
+    of the stage's wall time (rows computed and dropped: charged to their cells)."""
     n_dev = len(jax.devices())
     sharding = batching.batch_sharding()
     small = batching.min_batch()
     finished: set[int] = set()  # cells that `ends` ended
     solved: dict[int, _Solved] = {}
+    dropped: dict[int, float] = {}  # cell -> seconds of its rows computed and dropped
     for stage in (("halving",), ("trust", "anneal")):
         chunks = []  # (chunk function, row indices); sized for rows of cells not ended
         for arm in stage:
@@ -695,17 +697,19 @@ def _run_rows(
                 cost = K_pad**2 * d_pad
                 batch = batching.loop_batch_size(max(len(idx), 1), cost, devices=n_dev)
             chunks += [(fn, idx[s : s + batch], batch) for s in range(0, len(idx), batch)]
-        solved.update(
-            _run_chunks(
-                obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finished, ends, lanes
-            )
+        kept, lost = _run_chunks(
+            obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finished, ends, lanes
         )
-    return solved
+        solved.update(kept)
+        for cell, sec in lost.items():
+            dropped[cell] = dropped.get(cell, 0.0) + sec
+    return solved, dropped
 
 
 def _run_chunks(obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finished, ends, lanes):
-    """Run `chunks` on `lanes` threads (see :func:`_run_rows`); return {row index: _Solved},
-    adding the cells that `ends` ends to `finished`."""
+    """Run `chunks` on `lanes` threads (see :func:`_run_rows`; one lane: in this thread);
+    return ({row index: _Solved}, {cell: seconds of its rows that were dropped}), adding the
+    cells that `ends` ends to `finished`."""
     x64 = precision.enabled()  # JAX's 64-bit mode is thread-local: the lanes take the caller's
 
     def run(fn, take, batch):
@@ -718,44 +722,74 @@ def _run_chunks(obj, config, K_pad, d_pad, rows, cells, chunks, sharding, finish
         return out, time.perf_counter() - t0
 
     solved: dict[int, _Solved] = {}
+    dropped: dict[int, float] = {}
     busy, t_start = 0.0, time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, lanes)) as pool:
-        state: dict[int, Future | None] = {}  # launched chunks (None: skipped)
-        applied = 0
-        while applied < len(chunks):
-            # fill the free lanes with the next chunks, skipping those with no live row; at
-            # most 2 lanes - 1 chunks not yet taken (one lane: one chunk after another)
-            running = sum(1 for f in state.values() if f is not None and not f.done())
-            ahead = sum(1 for i, f in state.items() if i >= applied and f is not None)
-            while len(state) < len(chunks) and running < lanes and ahead < 2 * lanes - 1:
-                fn, take, batch = chunks[len(state)]
-                live = any(rows[i].cell not in finished for i in take)
-                state[len(state)] = pool.submit(run, fn, take, batch) if live else None
-                running += live
-                ahead += live
-            fut = state[applied]
-            if fut is not None and not fut.done():
-                wait(
-                    [f for f in state.values() if f is not None and not f.done()],
-                    return_when=FIRST_COMPLETED,
-                )
+
+    def live(take) -> bool:
+        return any(rows[i].cell not in finished for i in take)
+
+    def take_result(take, result) -> None:
+        """Keep the rows of a finished chunk whose cells no earlier row ended, in order."""
+        nonlocal busy
+        (code, feats, value, smooth), sec = result
+        busy += sec
+        for k, i in enumerate(take):
+            cell = rows[i].cell
+            if cell in finished:  # an earlier row ended its cell: its time still counts
+                dropped[cell] = dropped.get(cell, 0.0) + sec / len(take)
                 continue
-            applied += 1  # results are taken in chunk order, whatever order they finish in
-            if fut is None:
-                continue
-            (code, feats, value, smooth), sec = fut.result()
-            busy += sec
-            take = chunks[applied - 1][1]
-            for k, i in enumerate(take):
-                if rows[i].cell in finished:  # an earlier row ended its cell
-                    continue
-                f = None if feats is None else feats[k]
-                solved[i] = _Solved(code[k], f, float(value[k]), float(smooth[k]), sec / len(take))
-                if ends is not None and ends(rows[i], solved[i].value):
-                    finished.add(rows[i].cell)
+            f = None if feats is None else feats[k]
+            solved[i] = _Solved(code[k], f, float(value[k]), float(smooth[k]), sec / len(take))
+            if ends is not None and ends(rows[i], solved[i].value):
+                finished.add(cell)
+
+    if lanes == 1:
+        for fn, take, batch in chunks:
+            if live(take):
+                take_result(take, run(fn, take, batch))
+    else:
+        with ThreadPoolExecutor(max_workers=lanes) as pool:
+            try:
+                _run_lanes(pool, run, chunks, live, take_result, lanes)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     # concurrent chunks: each row's share of the stage's wall time, not of its chunk's
     scale = (time.perf_counter() - t_start) / busy if busy > 0 else 1.0
-    return {i: out._replace(seconds=out.seconds * scale) for i, out in solved.items()}
+    solved = {i: out._replace(seconds=out.seconds * scale) for i, out in solved.items()}
+    return solved, {cell: sec * scale for cell, sec in dropped.items()}
+
+
+def _run_lanes(pool, run, chunks, live, take_result, lanes) -> None:
+    """Run `chunks` on `pool` in order, at most 2 lanes - 1 ahead of the results taken, and
+    hand each result to `take_result` in chunk order (see :func:`_run_chunks`)."""
+    state: dict[int, Future | None] = {}  # launched chunks (None: skipped)
+    applied = 0
+    while applied < len(chunks):
+        # fill the free lanes with the next chunks, skipping those with no live row
+        running = sum(1 for f in state.values() if f is not None and not f.done())
+        ahead = sum(1 for i, f in state.items() if i >= applied and f is not None)
+        while len(state) < len(chunks) and running < lanes and ahead < 2 * lanes - 1:
+            fn, take, batch = chunks[len(state)]
+            state[len(state)] = pool.submit(run, fn, take, batch) if live(take) else None
+            running += state[len(state) - 1] is not None
+            ahead += state[len(state) - 1] is not None
+        fut = state[applied]
+        if fut is not None and not fut.done():
+            pending = [f for f in state.values() if f is not None and not f.done()]
+            wait(pending, return_when=FIRST_COMPLETED)
+            continue
+        applied += 1  # results are taken in chunk order, whatever order they finish in
+        take = chunks[applied - 1][1]
+        if fut is None:
+            continue
+        if not live(take):
+            # every row's cell was ended by an earlier row since it started: one lane
+            # would have skipped it, so its error (if any) is not raised either
+            if fut.exception() is None:
+                take_result(take, fut.result())
+            continue
+        take_result(take, fut.result())
 
 
 def _ends_round(cells, target, proven: set, hit: set, r: _Row, v: float) -> bool:
@@ -885,7 +919,9 @@ def basin_search(
             proven: set[int] = set()  # cells a row of this round proved optimal
             hit: set[int] = set()  # cells a row of this round brought to the target
             ends = partial(_ends_round, order, config.target, proven, hit)
-            solved = _run_rows(obj, config, K_pad, d_pad, rows, order, ends, lanes)
+            solved, dropped = _run_rows(obj, config, K_pad, d_pad, rows, order, ends, lanes)
+            for i, sec in dropped.items():
+                order[i].seconds += sec
             for j, r in enumerate(rows):  # in row order, whatever the solving order
                 if j not in solved:
                     continue
