@@ -771,9 +771,10 @@ def _run_lanes(pool, run, chunks, live, take_result, lanes) -> None:
         ahead = sum(1 for i, f in state.items() if i >= applied and f is not None)
         while len(state) < len(chunks) and running < lanes and ahead < 2 * lanes - 1:
             fn, take, batch = chunks[len(state)]
-            state[len(state)] = pool.submit(run, fn, take, batch) if live(take) else None
-            running += state[len(state) - 1] is not None
-            ahead += state[len(state) - 1] is not None
+            launched = pool.submit(run, fn, take, batch) if live(take) else None
+            state[len(state)] = launched
+            running += launched is not None
+            ahead += launched is not None
         fut = state[applied]
         if fut is not None and not fut.done():
             pending = [f for f in state.values() if f is not None and not f.done()]
@@ -781,15 +782,10 @@ def _run_lanes(pool, run, chunks, live, take_result, lanes) -> None:
             continue
         applied += 1  # results are taken in chunk order, whatever order they finish in
         take = chunks[applied - 1][1]
-        if fut is None:
-            continue
-        if not live(take):
-            # every row's cell was ended by an earlier row since it started: one lane
-            # would have skipped it, so its error (if any) is not raised either
-            if fut.exception() is None:
-                take_result(take, fut.result())
-            continue
-        take_result(take, fut.result())
+        # a chunk whose cells all ended since it started would have been skipped on one
+        # lane: its error, if any, is not raised either (its rows are dropped anyway)
+        if fut is not None and (live(take) or fut.exception() is None):
+            take_result(take, fut.result())
 
 
 def _ends_round(cells, target, proven: set, hit: set, r: _Row, v: float) -> bool:
